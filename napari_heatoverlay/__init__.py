@@ -1,0 +1,41 @@
+"""Lay a heatmap over an image with transparency.
+
+The blend engine (:func:`overlay`, :func:`normalize`, :func:`colorize`) works on
+NumPy and dask arrays and imports neither napari nor Qt. :func:`add_overlay`
+(napari glue) and :func:`figure` (matplotlib) are loaded on first use, so
+``import napari_heatoverlay`` stays light enough for scripts and dask workers.
+
+Examples
+--------
+>>> import numpy as np
+>>> from napari_heatoverlay import overlay
+>>> image = np.zeros((32, 96, 3), dtype=np.uint8)
+>>> heat = np.random.default_rng(0).normal(size=(1, 256, 8, 24))
+>>> overlay(image, heat[0, 0]).shape
+(32, 96, 3)
+"""
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+__all__ = ["add_overlay", "colorize", "figure", "normalize", "overlay"]
+
+_LOCATIONS = {
+    "overlay": "napari_heatoverlay._overlay",
+    "colorize": "napari_heatoverlay._overlay",
+    "normalize": "napari_heatoverlay._normalize",
+    "add_overlay": "napari_heatoverlay._commands",
+    "figure": "napari_heatoverlay._figure",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LOCATIONS:
+        return getattr(import_module(_LOCATIONS[name]), name)
+    raise AttributeError(f"module 'napari_heatoverlay' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
