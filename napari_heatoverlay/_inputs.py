@@ -1,0 +1,179 @@
+"""Check and coerce what users pass to :func:`overlay`.
+
+Every error names the argument, what it got and what it accepts.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+from ._colormap import colormap_lut
+from ._kernels import MODES
+from ._normalize import check_norm_args
+from ._resample import INTERPOLATIONS
+
+
+def is_dask(array: Any) -> bool:
+    """True for a dask array (without importing dask when it is not in use)."""
+    if "dask.array" not in sys.modules:
+        return False
+    import dask.array as da
+
+    return isinstance(array, da.Array)
+
+
+def as_array(value: Any, name: str) -> Any:
+    """Return a NumPy or dask array for ``value``.
+
+    Torch tensors are detached and moved to the CPU; zarr arrays become lazy
+    dask arrays (they may be larger than memory); anything else goes through
+    ``np.asarray``.
+    """
+    if isinstance(value, np.ndarray) or is_dask(value):
+        array = value
+    elif hasattr(value, "detach") and hasattr(value, "cpu"):
+        array = value.detach().cpu().numpy()
+    elif type(value).__module__.startswith("zarr"):
+        import dask.array as da
+
+        array = da.from_array(value, chunks=value.chunks)
+    else:
+        try:
+            array = np.asarray(value)
+        except Exception as error:
+            raise TypeError(
+                f"{name} must be an array (NumPy, dask, zarr or torch), "
+                f"got {type(value).__name__}: {error}"
+            ) from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must hold real numbers (bool, integer or float), got dtype "
+            f"{array.dtype}; convert it first, e.g. np.abs(x) for complex data"
+        )
+    if array.size == 0:
+        raise ValueError(
+            f"{name} is empty (shape {array.shape}); pass a non-empty array"
+        )
+    return array
+
+
+def split_image(image: Any, rgb: bool | None) -> tuple[Any, bool]:
+    """Return ``image`` as (..., Y, X, C) with C in {1, 3} and whether it is RGB."""
+    if rgb is None:
+        rgb = image.ndim >= 3 and image.shape[-1] in (3, 4)
+    if rgb:
+        if image.ndim < 3 or image.shape[-1] not in (3, 4):
+            raise ValueError(
+                "image with rgb=True must have shape (..., Y, X, 3) or "
+                f"(..., Y, X, 4), got {image.shape}"
+            )
+        image = image[..., :3]
+    else:
+        if image.ndim < 2:
+            raise ValueError(
+                f"image must be at least 2-D (Y, X) or (Y, X, 3), got shape {image.shape}"
+            )
+        image = image[..., None]
+    if image.dtype == np.bool_:
+        image = image.view(np.uint8)
+    elif image.dtype == np.float16:
+        image = image.astype(np.float32)
+    return image, bool(rgb)
+
+
+def check_heatmap(heatmap: Any) -> Any:
+    """Check the heatmap is at least 2-D; return it as float-capable array."""
+    if heatmap.ndim < 2:
+        raise ValueError(
+            f"heatmap must be at least 2-D (h, w), got shape {heatmap.shape}; "
+            "reshape a flat vector to its (h, w) grid first"
+        )
+    if heatmap.dtype == np.bool_:
+        return heatmap.astype(np.uint8)
+    return heatmap
+
+
+def leading_shape(image_lead: tuple, heat_lead: tuple) -> tuple[int, ...]:
+    """Broadcast the non-spatial axes of image and heatmap."""
+    try:
+        return tuple(np.broadcast_shapes(image_lead, heat_lead))
+    except ValueError:
+        raise ValueError(
+            f"the leading (non-spatial) axes of image {image_lead} and heatmap "
+            f"{heat_lead} do not broadcast; they must match or be 1, as in NumPy "
+            "(e.g. a (C, h, w) map on one (Y, X, 3) image, or (T, h, w) on (T, Y, X, 3))"
+        ) from None
+
+
+def source_index(index: tuple[int, ...], lead: tuple[int, ...]) -> tuple[int, ...]:
+    """Map an output leading index to the index into an array with ``lead``."""
+    offset = len(index) - len(lead)
+    return tuple(
+        0 if size == 1 else index[offset + axis] for axis, size in enumerate(lead)
+    )
+
+
+def image_range_for(image: Any, image_range: Any) -> tuple[float, float]:
+    """Resolve ``image_range``: the raw values that map to 0 and 255."""
+    if image_range is not None:
+        try:
+            lo, hi = (float(v) for v in image_range)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"image_range must be (low, high) numbers, got {image_range!r}"
+            ) from None
+        if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+            raise ValueError(
+                f"image_range must be finite with low < high, got {image_range!r}"
+            )
+        return lo, hi
+    if image.dtype == np.uint8:
+        return 0.0, 255.0
+    if is_dask(image):
+        if image.dtype.kind in "iu":
+            info = np.iinfo(image.dtype)
+            return float(info.min), float(info.max)
+        return 0.0, 1.0
+    values = np.asarray(image)
+    finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+    if finite.size == 0:
+        return 0.0, 1.0
+    lo, hi = float(finite.min()), float(finite.max())
+    if values.dtype.kind == "f" and lo >= 0.0 and hi <= 1.0:
+        return 0.0, 1.0
+    return lo, hi
+
+
+def check_options(
+    mode: str,
+    alpha: float,
+    colormap: Any,
+    norm: str,
+    vmin: float | None,
+    vmax: float | None,
+    percentiles: tuple[float, float],
+    threshold: float | None,
+    interpolation: str,
+) -> tuple[np.ndarray, int]:
+    """Validate the scalar options; return the colour table and spline order."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    _unit_interval("alpha", alpha)
+    if threshold is not None:
+        _unit_interval("threshold", threshold)
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(
+            f"interpolation must be one of {tuple(INTERPOLATIONS)}, got {interpolation!r}"
+        )
+    check_norm_args(norm, vmin, vmax, percentiles)
+    return colormap_lut(colormap), INTERPOLATIONS[interpolation]
+
+
+def _unit_interval(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        raise TypeError(f"{name} must be a number in [0, 1], got {value!r}")
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")

@@ -1,0 +1,243 @@
+"""The public engine: :func:`overlay` and :func:`colorize`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from . import _inputs
+from ._blend import BlendOptions, blend_region
+from ._normalize import Window, compute_window
+
+
+def overlay(
+    image: ArrayLike | list | tuple,
+    heatmap: ArrayLike | list | tuple,
+    *,
+    mode: str = "alpha",
+    alpha: float = 0.5,
+    colormap: Any = "jet",
+    norm: str = "minmax",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    percentiles: tuple[float, float] = (1, 99),
+    threshold: float | None = None,
+    interpolation: str = "linear",
+    image_range: tuple[float, float] | None = None,
+    rgb: bool | None = None,
+) -> Any:
+    """Lay a heatmap over an image with transparency.
+
+    With ``n`` the normalised heatmap in [0, 1], ``img`` the image as 0..255
+    RGB, ``c`` the colormap of ``n`` as 0..255 RGB and ``a = alpha``:
+
+    ========== ==========================================
+    mode       output
+    ========== ==========================================
+    alpha      ``(1 - a) * img + a * c``
+    gray       ``(1 - a) * img + a * 255 * n``
+    multiply   ``img * (1 - a + a * n)`` (a=1: only the hot regions show)
+    scaled     ``(1 - a * n) * img + a * n * c`` (cold regions transparent)
+    additive   ``min(255, img + a * c)``
+    ========== ==========================================
+
+    Parameters
+    ----------
+    image : array_like or list of array_like
+        (..., Y, X) grey or (..., Y, X, 3|4) RGB(A); alpha is dropped. NumPy,
+        dask, zarr or torch. A list is a multiscale pyramid (finest first).
+    heatmap : array_like or list of array_like
+        (..., h, w), any real dtype; its last two axes cover the same field of
+        view as the image's and are resampled pixel-centre aligned when the
+        sizes differ. Non-finite pixels carry no heat (the image shows).
+    mode : {"alpha", "gray", "multiply", "scaled", "additive"}
+        Blend formula, see the table above.
+    alpha : float
+        Heat opacity in [0, 1].
+    colormap : str, Colormap or (N, 3|4) array
+        Any matplotlib colormap name or object, a napari Colormap, or a colour
+        table. Lookup equals matplotlib's: entry ``min(floor(n * N), N - 1)``.
+    norm : {"minmax", "max", "percentile", "sigmoid", "symmetric", "none"}
+        How raw heat becomes ``n``; see :func:`normalize`. The statistics come
+        from all finite heatmap values, before resampling, over all slices.
+    vmin, vmax : float, optional
+        Fix the normalisation window instead (like napari contrast limits).
+    percentiles : (float, float)
+        Window for ``norm="percentile"``.
+    threshold : float, optional
+        Pixels with ``n < threshold`` are left exactly as the image.
+    interpolation : {"nearest", "linear", "cubic"}
+        Spline order 0, 1, 3 for resampling, as ``skimage.transform.resize``
+        with ``mode="edge"``; a larger heatmap is anti-aliased first.
+    image_range : (float, float), optional
+        Image values mapped to 0 and 255. Default: uint8 as is; float data
+        within [0, 1] uses (0, 1); other data its finite min and max (lazy
+        data is not scanned: integers use their dtype's range, floats (0, 1)).
+    rgb : bool, optional
+        Whether the image's last axis is colour; guessed from a last axis of
+        size 3 or 4 when None.
+
+    Returns
+    -------
+    ndarray, dask array or list
+        uint8 of shape ``broadcast(leading axes) + (Y, X, 3)``; lazy when image
+        or heatmap is a dask array; a list per level for a pyramid.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_heatoverlay import overlay
+    >>> image = np.full((32, 96, 3), 128, dtype=np.uint8)
+    >>> features = np.random.default_rng(0).normal(size=(1, 256, 8, 24))
+    >>> overlay(image, features[0, 0], alpha=0.4).shape
+    (32, 96, 3)
+    >>> overlay(image, features[0, :4], mode="scaled", threshold=0.2).shape
+    (4, 32, 96, 3)
+    """
+    lut, order = _inputs.check_options(
+        mode,
+        alpha,
+        colormap,
+        norm,
+        vmin,
+        vmax,
+        percentiles,
+        threshold,
+        interpolation,
+    )
+    options = BlendOptions(mode, float(alpha), lut, threshold, order)
+    images, heatmaps, pyramid = _levels(image, heatmap)
+    window = _window(heatmaps[0], norm, vmin, vmax, percentiles)
+    results = [
+        _overlay_level(level, heat, options, window, image_range, rgb)
+        for level, heat in zip(images, heatmaps, strict=True)
+    ]
+    return results if pyramid else results[0]
+
+
+def colorize(
+    heatmap: ArrayLike,
+    *,
+    colormap: Any = "jet",
+    norm: str = "minmax",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    percentiles: tuple[float, float] = (1, 99),
+) -> np.ndarray:
+    """Return the colour-mapped heatmap alone as uint8 RGB.
+
+    Parameters
+    ----------
+    heatmap : array_like
+        (..., h, w) real values; non-finite pixels come out black.
+    colormap, norm, vmin, vmax, percentiles
+        As for :func:`overlay`.
+
+    Returns
+    -------
+    ndarray of uint8, shape (..., h, w, 3)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_heatoverlay import colorize
+    >>> colorize(np.array([[0.0, 1.0]]), colormap="gray")
+    array([[[  0,   0,   0],
+            [255, 255, 255]]], dtype=uint8)
+    """
+    heat = _inputs.check_heatmap(_inputs.as_array(heatmap, "heatmap"))
+    black = np.zeros(heat.shape[-2:], dtype=np.uint8)
+    return overlay(
+        black,
+        np.asarray(heat),
+        mode="alpha",
+        alpha=1.0,
+        colormap=colormap,
+        norm=norm,
+        vmin=vmin,
+        vmax=vmax,
+        percentiles=percentiles,
+        image_range=(0, 255),
+        rgb=False,
+    )
+
+
+def _levels(image: Any, heatmap: Any) -> tuple[list, list, bool]:
+    """Split image and heatmap into per-level lists (multiscale support)."""
+    pyramid = isinstance(image, list | tuple)
+    images = list(image) if pyramid else [image]
+    if not images:
+        raise ValueError("image is an empty list; pass an array or a non-empty pyramid")
+    if isinstance(heatmap, list | tuple):
+        if len(heatmap) == 1 or not pyramid:
+            heatmaps = [heatmap[0]] * len(images)
+        elif len(heatmap) == len(images):
+            heatmaps = list(heatmap)
+        else:
+            raise ValueError(
+                f"heatmap has {len(heatmap)} levels but image has {len(images)}; "
+                "pass one heatmap array or one per image level"
+            )
+    else:
+        heatmaps = [heatmap] * len(images)
+    images = [_inputs.as_array(level, "image") for level in images]
+    heatmaps = [
+        _inputs.check_heatmap(_inputs.as_array(level, "heatmap")) for level in heatmaps
+    ]
+    return images, heatmaps, pyramid
+
+
+def _window(heat: Any, norm: str, vmin: Any, vmax: Any, percentiles: Any) -> Any:
+    """The normalisation window; lazy (a dask Delayed) for a dask heatmap."""
+    if _inputs.is_dask(heat):
+        from ._lazy import lazy_window
+
+        return lazy_window(heat, norm, vmin, vmax, percentiles)
+    return compute_window(heat, norm, vmin, vmax, percentiles)
+
+
+def _overlay_level(
+    image: Any,
+    heat: Any,
+    options: BlendOptions,
+    window: Any,
+    image_range: Any,
+    rgb: bool | None,
+) -> Any:
+    image, _ = _inputs.split_image(image, rgb)
+    lead = _inputs.leading_shape(image.shape[:-3], heat.shape[:-2])
+    bounds = _inputs.image_range_for(image, image_range)
+    if _inputs.is_dask(image) or _inputs.is_dask(heat):
+        from ._lazy import overlay_lazy
+
+        return overlay_lazy(image, heat, options, window, bounds, lead)
+    return _overlay_eager(image, heat, options, window, bounds, lead)
+
+
+def _overlay_eager(
+    image: np.ndarray,
+    heat: np.ndarray,
+    options: BlendOptions,
+    window: Window,
+    bounds: tuple[float, float],
+    lead: tuple[int, ...],
+) -> np.ndarray:
+    height, width = image.shape[-3:-1]
+    out = np.empty((*lead, height, width, 3), dtype=np.uint8)
+    image_lead, heat_lead = image.shape[:-3], heat.shape[:-2]
+    normalised: dict[tuple[int, ...], np.ndarray] = {}
+    for index in np.ndindex(*lead):
+        heat_index = _inputs.source_index(index, heat_lead)
+        if heat_index not in normalised:
+            normalised[heat_index] = window.apply(heat[heat_index])
+        blend_region(
+            image[_inputs.source_index(index, image_lead)],
+            normalised[heat_index],
+            (height, width),
+            options,
+            bounds,
+            out=out[index],
+        )
+    return out
