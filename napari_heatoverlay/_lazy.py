@@ -1,0 +1,134 @@
+"""Lazy overlays: a dask graph with one task per image chunk.
+
+Each output chunk holds one slice of the leading axes (so a napari slice
+computes one slice) and the image's own spatial chunking (so a viewer panning
+a huge slide computes only the tiles it shows). A task reads its image chunk
+and the small heat slice, and blends just its rectangle with the same kernel
+as the eager path: the pixels are identical. Everything a task needs is a
+plain function or a frozen dataclass, so the graph pickles for a cluster.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
+
+from ._blend import BlendOptions, blend_region
+from ._inputs import is_dask, source_index
+from ._normalize import Window, compute_window
+
+# spatial chunk for NumPy images turned lazy: big enough for a fast kernel,
+# small enough that a viewer computes little it does not show
+_NUMPY_CHUNK = 4096
+
+
+def lazy_window(
+    heat: da.Array,
+    norm: str,
+    vmin: float | None,
+    vmax: float | None,
+    percentiles: tuple[float, float],
+) -> Window | Any:
+    """The normalisation window of a dask heatmap, as a dask Delayed.
+
+    Nothing is computed here; the whole heatmap is reduced in one task when
+    the first chunk of the result is asked for.
+    """
+    if vmin is not None and vmax is not None:
+        return compute_window(np.zeros(1), norm, vmin, vmax, percentiles)
+    return dask.delayed(compute_window, pure=True)(heat, norm, vmin, vmax, percentiles)
+
+
+def overlay_lazy(
+    image: Any,
+    heat: Any,
+    options: BlendOptions,
+    window: Window | Any,
+    bounds: tuple[float, float],
+    lead: tuple[int, ...],
+) -> da.Array:
+    """Build the lazy overlay of (..., Y, X, C) ``image`` and (..., h, w) ``heat``."""
+    image = _image_chunks(image)
+    image_lead = image.shape[:-3]
+    heat_lead = heat.shape[:-2]
+    height, width = image.shape[-3:-1]
+    y_chunks, x_chunks = image.chunks[-3], image.chunks[-2]
+    y_starts = np.cumsum((0, *y_chunks))
+    x_starts = np.cumsum((0, *x_chunks))
+
+    token = tokenize(image, heat, options, window, bounds, lead)
+    name = f"heatoverlay-{token}"
+    heat_name = f"heatoverlay-heat-{token}"
+    layer: dict[tuple, Any] = {}
+    dependencies = [image]
+    if is_dask(heat):
+        heat = heat.rechunk((1,) * len(heat_lead) + heat.shape[-2:])
+        dependencies.append(heat)
+        heat_name, heat_key_tail = heat.name, (0, 0)
+    else:
+        heat_key_tail = ()
+        for index in np.ndindex(*heat_lead):
+            layer[(heat_name, *index)] = np.asarray(heat[index])
+    if isinstance(window, Window):
+        window_ref = window
+    else:
+        dependencies.append(window)
+        window_ref = window.key
+
+    for index in np.ndindex(*lead):
+        image_index = source_index(index, image_lead)
+        heat_index = source_index(index, heat_lead)
+        for iy, ix in itertools.product(range(len(y_chunks)), range(len(x_chunks))):
+            region = (
+                int(y_starts[iy]),
+                int(y_starts[iy + 1]),
+                int(x_starts[ix]),
+                int(x_starts[ix + 1]),
+            )
+            layer[(name, *index, iy, ix, 0)] = (
+                _blend_block,
+                (image.name, *image_index, iy, ix, 0),
+                (heat_name, *heat_index, *heat_key_tail),
+                window_ref,
+                options,
+                bounds,
+                (height, width),
+                region,
+                len(lead),
+            )
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=dependencies)
+    chunks = (*((1,) * size for size in lead), y_chunks, x_chunks, (3,))
+    meta = np.empty((0,) * (len(lead) + 3), dtype=np.uint8)
+    return da.Array(graph, name, chunks, meta=meta)
+
+
+def _image_chunks(image: Any) -> da.Array:
+    """One chunk per leading index, all channels in one chunk."""
+    lead = image.ndim - 3
+    if not is_dask(image):
+        chunk = min(_NUMPY_CHUNK, max(image.shape[-3:-1]))
+        return da.from_array(image, chunks=(1,) * lead + (chunk, chunk, -1))
+    return image.rechunk((1,) * lead + (image.chunks[-3], image.chunks[-2], -1))
+
+
+def _blend_block(
+    image_block: np.ndarray,
+    heat_slice: np.ndarray,
+    window: Window,
+    options: BlendOptions,
+    bounds: tuple[float, float],
+    full_shape: tuple[int, int],
+    region: tuple[int, int, int, int],
+    lead_ndim: int,
+) -> np.ndarray:
+    """Compute one output chunk (leading axes of size 1 kept)."""
+    image = np.asarray(image_block).reshape(image_block.shape[-3:])
+    n = window.apply(np.asarray(heat_slice).reshape(heat_slice.shape[-2:]))
+    out = blend_region(image, n, full_shape, options, bounds, region)
+    return out.reshape((1,) * lead_ndim + out.shape)
