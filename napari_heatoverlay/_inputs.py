@@ -78,7 +78,7 @@ def split_image(image: Any, rgb: bool | None) -> tuple[Any, bool]:
             )
         image = image[..., None]
     if image.dtype == np.bool_:
-        image = image.view(np.uint8)
+        image = image.astype(np.uint8) * np.uint8(255)
     elif image.dtype == np.float16:
         image = image.astype(np.float32)
     return image, bool(rgb)

@@ -129,7 +129,9 @@ def compute_window(
             return Window(lo, hi, sigmoid=True)
         return Window(lo, hi)
     if norm == "max":
-        return Window(0.0, max(float(values.max()), 0.0))
+        top = float(values.max())
+        constant = top == float(values.min())
+        return Window(0.0, 0.0 if constant else max(top, 0.0))
     if norm == "percentile":
         lo, hi = np.percentile(values, percentiles)
         return Window(float(lo), float(hi))
@@ -170,7 +172,8 @@ def normalize(
     -------
     ndarray of float32
         Same shape as ``heatmap``, in [0, 1]; NaN where ``heatmap`` is not
-        finite. A constant map gives 0 (0.5 with ``"symmetric"``).
+        finite. A constant map carries no information: the data-driven norms
+        give 0 for it (0.5 with ``"symmetric"``), never NaN.
 
     Examples
     --------
