@@ -68,8 +68,8 @@ def sample_arrays() -> tuple[np.ndarray, np.ndarray]:
 def make_sample_data() -> list[tuple[Any, dict, str]]:
     """Return the sample as napari layer data: the photo and its heatmap.
 
-    The heatmap layer is styled like the reader's heatmap layers (``jet``,
-    translucent, opacity 0.6) and scaled so that napari draws it on top of
+    The heatmap layer is styled like the reader's heatmap layers (its
+    colormap, translucent, opacity 0.6) and scaled so that napari draws it on top of
     the photo, pixel-centre aligned.
 
     Returns
@@ -84,6 +84,8 @@ def make_sample_data() -> list[tuple[Any, dict, str]]:
     >>> [kwargs["name"] for _, kwargs, _ in make_sample_data()]
     ['coffee', 'coffee heatmap']
     """
+    from ._reader import HEATMAP_COLORMAP
+
     image, heatmap = sample_arrays()
     image_kwargs = {
         "name": "coffee",
@@ -92,7 +94,7 @@ def make_sample_data() -> list[tuple[Any, dict, str]]:
     }
     heatmap_kwargs = {
         "name": "coffee heatmap",
-        "colormap": "jet",
+        "colormap": HEATMAP_COLORMAP,
         "blending": "translucent",
         "opacity": 0.6,
         "scale": (STRIDE, STRIDE),

@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 
+from napari_heatoverlay._reader import HEATMAP_COLORMAP
 from napari_heatoverlay._sample_data import STRIDE, make_sample_data, sample_arrays
 
 
@@ -54,7 +55,7 @@ def test_sample_opens_through_the_plugin(make_napari_viewer):
     assert [layer.name for layer in viewer.layers] == ["coffee", "coffee heatmap"]
     image, heat = viewer.layers
     assert image.rgb
-    assert heat.colormap.name == "jet"
+    assert heat.colormap.name == HEATMAP_COLORMAP
     assert heat.metadata["heatoverlay"]["role"] == "heatmap"
     # napari draws the heatmap's pixels over exactly the photo's pixels
     np.testing.assert_allclose(
