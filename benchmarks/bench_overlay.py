@@ -47,9 +47,9 @@ def seed_pipeline(image: np.ndarray, heat: np.ndarray) -> np.ndarray:
         np.amax(heat) - np.amin(heat)
     ).astype(np.float32)
     jet = matplotlib.colormaps["jet"]
-    return (
-        (jet(normalised)[:, :, :3] * 255) * alpha + image * (1 - alpha)
-    ).astype(np.uint8)
+    return ((jet(normalised)[:, :, :3] * 255) * alpha + image * (1 - alpha)).astype(
+        np.uint8
+    )
 
 
 def opencv_pipeline(image: np.ndarray, heat: np.ndarray) -> np.ndarray:

@@ -1,4 +1,9 @@
-"""Blend one 2-D slice (or a rectangle of it): resampling plan + fused kernel."""
+"""Blend one 2-D slice (or a rectangle of it): resampling plan + fused kernel.
+
+A heat slice is prepared once (:func:`prepare_heat`: normalise, fill the
+heat-less pixels, run the prefilters); every rectangle of the image then only
+resamples the few heat rows and the columns it needs.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._kernels import blend
-from ._resample import AxisPlan, Taps, apply_taps
+from ._normalize import Window
+from ._resample import AxisPlan, apply_taps
 
 
 @dataclass(frozen=True)
@@ -21,83 +27,80 @@ class BlendOptions:
     order: int
 
 
+@dataclass(frozen=True)
+class PreparedHeat:
+    """A heat slice ready to be resampled onto a grid of ``full_shape``."""
+
+    coefficients: np.ndarray  # normalised, NaN filled, prefiltered
+    invalid: np.ndarray | None  # True where the heat slice had no finite value
+    clip: tuple[float, float]  # range of the finite normalised values
+    rows: AxisPlan
+    cols: AxisPlan
+
+
+def prepare_heat(
+    heat: np.ndarray, window: Window, full_shape: tuple[int, int], order: int
+) -> PreparedHeat:
+    """Normalise a 2-D heat slice and prefilter it for ``full_shape``."""
+    n = window.apply(heat)
+    finite = np.isfinite(n)
+    rows = AxisPlan(n.shape[0], full_shape[0], order)
+    cols = AxisPlan(n.shape[1], full_shape[1], order)
+    if finite.all():
+        invalid, filled = None, n
+        clip = (float(n.min()), float(n.max()))
+    else:
+        invalid, filled = ~finite, np.where(finite, n, 0.0)
+        clip = (
+            (float(n[finite].min()), float(n[finite].max())) if finite.any() else (0, 1)
+        )
+    coefficients = cols.prefilter(rows.prefilter(filled, 0), 1)
+    return PreparedHeat(coefficients, invalid, clip, rows, cols)
+
+
 def blend_region(
     image: np.ndarray,
-    n: np.ndarray,
-    full_shape: tuple[int, int],
+    heat: PreparedHeat,
     options: BlendOptions,
     image_range: tuple[float, float],
     region: tuple[int, int, int, int] | None = None,
     out: np.ndarray | None = None,
-    threads: int | None = None,
 ) -> np.ndarray:
-    """Blend the normalised map ``n`` onto ``image`` for one rectangle.
+    """Blend prepared heat onto ``image`` for one rectangle of the full grid.
 
     Parameters
     ----------
     image : ndarray, shape (y1 - y0, x1 - x0, C)
-        The image pixels of the rectangle, C in {1, 3, 4}.
-    n : ndarray, shape (h, w)
-        The whole normalised heat slice (float, NaN where there is no heat).
-    full_shape : (int, int)
-        The image's full (Y, X): the grid ``n`` is resampled onto.
+        The image pixels of the rectangle, C in {1, 3}.
     region : (y0, y1, x0, x1), optional
         The rectangle of the full grid that ``image`` holds; all of it if None.
     """
-    height, width = full_shape
-    y0, y1, x0, x1 = region if region is not None else (0, height, 0, width)
+    y0, y1, x0, x1 = region or (0, heat.rows.size_out, 0, heat.cols.size_out)
     if out is None:
         out = np.empty((y1 - y0, x1 - x0, 3), dtype=np.uint8)
-    rows = AxisPlan(n.shape[0], height, options.order)
-    cols = AxisPlan(n.shape[1], width, options.order)
-    finite = np.isfinite(n)
-    has_heat = bool(finite.any())
-    filled = np.where(finite, n, 0.0) if not finite.all() else n
-    row_taps = rows.taps()[y0:y1]
-    col_taps = cols.taps()[x0:x1]
-    coefficients = rows.prefilter(filled, 0)
+    row_taps = heat.rows.taps(y0, y1)
     first, stop = row_taps.source_rows
-    coefficients = cols.prefilter(coefficients[first:stop], 1)
-    rows_x = np.ascontiguousarray(apply_taps(coefficients, col_taps, 1))
-    row_taps = row_taps.shifted(first)
-    clip = (float(n[finite].min()), float(n[finite].max())) if has_heat else (0, 1)
+    rows_x = apply_taps(heat.coefficients[first:stop], heat.cols.taps(x0, x1), 1)
     invalid = None
-    if not finite.all():
-        invalid = _invalid_rows(~finite, rows, cols, (y0, y1, x0, x1))
-    blend(
+    if heat.invalid is not None:
+        nearest_y = heat.rows.nearest(y0, y1)
+        top = int(nearest_y.min())
+        bottom = int(nearest_y.max()) + 1
+        columns = heat.cols.nearest(x0, x1)
+        invalid_x = np.ascontiguousarray(heat.invalid[top:bottom][:, columns])
+        invalid = (invalid_x, nearest_y - top)
+    shifted = row_taps.shifted(first)
+    return blend(
         image,
         image_range,
-        rows_x,
-        row_taps.index,
-        row_taps.weight,
-        clip,
+        np.ascontiguousarray(rows_x),
+        shifted.index,
+        shifted.weight,
+        heat.clip,
         invalid,
         options.lut,
         options.mode,
         options.alpha,
         options.threshold,
         out,
-        threads,
     )
-    return out
-
-
-def _invalid_rows(
-    invalid: np.ndarray,
-    rows: AxisPlan,
-    cols: AxisPlan,
-    region: tuple[int, int, int, int],
-) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest-neighbour footprint of the heat-less pixels in the region."""
-    y0, y1, x0, x1 = region
-    nearest_y = _nearest(rows)[y0:y1]
-    nearest_x = _nearest(cols)[x0:x1]
-    first = int(nearest_y.min())
-    stop = int(nearest_y.max()) + 1
-    invalid_x = np.ascontiguousarray(invalid[first:stop][:, nearest_x])
-    return invalid_x, nearest_y - first
-
-
-def _nearest(plan: AxisPlan) -> np.ndarray:
-    taps: Taps = AxisPlan(plan.size_in, plan.size_out, 0).taps()
-    return taps.index[:, 0]

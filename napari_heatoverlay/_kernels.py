@@ -164,7 +164,6 @@ def blend(
     alpha: float,
     threshold: float | None,
     out: np.ndarray,
-    threads: int | None = None,
 ) -> np.ndarray:
     """Blend one 2-D slice into ``out`` (shape (Y, X, 3), uint8).
 
@@ -208,11 +207,10 @@ def blend(
         out,
     )
     height = out.shape[0]
-    workers = _THREADS if threads is None else max(1, threads)
-    if workers == 1 or height < 2 * _ROWS_PER_TASK:
+    if _THREADS == 1 or height < 2 * _ROWS_PER_TASK:
         _blend_rows(*args, 0, height)
         return out
-    step = max(_ROWS_PER_TASK, -(-height // (4 * workers)))
+    step = max(_ROWS_PER_TASK, -(-height // (4 * _THREADS)))
     bands = [(start, min(start + step, height)) for start in range(0, height, step)]
     for future in [_pool().submit(_blend_rows, *args, *band) for band in bands]:
         future.result()

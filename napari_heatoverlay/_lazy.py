@@ -19,7 +19,7 @@ import numpy as np
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from ._blend import BlendOptions, blend_region
+from ._blend import BlendOptions, PreparedHeat, blend_region, prepare_heat
 from ._inputs import is_dask, source_index
 from ._normalize import Window, compute_window
 
@@ -65,6 +65,7 @@ def overlay_lazy(
     token = tokenize(image, heat, options, window, bounds, lead)
     name = f"heatoverlay-{token}"
     heat_name = f"heatoverlay-heat-{token}"
+    prepared_name = f"heatoverlay-prepared-{token}"
     layer: dict[tuple, Any] = {}
     dependencies = [image]
     if is_dask(heat):
@@ -80,6 +81,15 @@ def overlay_lazy(
     else:
         dependencies.append(window)
         window_ref = window.key
+    # one task per heat slice normalises and prefilters it for all its tiles
+    for index in np.ndindex(*heat_lead):
+        layer[(prepared_name, *index)] = (
+            _prepare_block,
+            (heat_name, *index, *heat_key_tail),
+            window_ref,
+            (height, width),
+            options.order,
+        )
 
     for index in np.ndindex(*lead):
         image_index = source_index(index, image_lead)
@@ -94,11 +104,9 @@ def overlay_lazy(
             layer[(name, *index, iy, ix, 0)] = (
                 _blend_block,
                 (image.name, *image_index, iy, ix, 0),
-                (heat_name, *heat_index, *heat_key_tail),
-                window_ref,
+                (prepared_name, *heat_index),
                 options,
                 bounds,
-                (height, width),
                 region,
                 len(lead),
             )
@@ -117,18 +125,26 @@ def _image_chunks(image: Any) -> da.Array:
     return image.rechunk((1,) * lead + (image.chunks[-3], image.chunks[-2], -1))
 
 
+def _prepare_block(
+    heat_block: np.ndarray,
+    window: Window,
+    full_shape: tuple[int, int],
+    order: int,
+) -> PreparedHeat:
+    """Prepare one heat slice (leading axes of size 1 dropped)."""
+    heat = np.asarray(heat_block)
+    return prepare_heat(heat.reshape(heat.shape[-2:]), window, full_shape, order)
+
+
 def _blend_block(
     image_block: np.ndarray,
-    heat_slice: np.ndarray,
-    window: Window,
+    heat: PreparedHeat,
     options: BlendOptions,
     bounds: tuple[float, float],
-    full_shape: tuple[int, int],
     region: tuple[int, int, int, int],
     lead_ndim: int,
 ) -> np.ndarray:
     """Compute one output chunk (leading axes of size 1 kept)."""
     image = np.asarray(image_block).reshape(image_block.shape[-3:])
-    n = window.apply(np.asarray(heat_slice).reshape(heat_slice.shape[-2:]))
-    out = blend_region(image, n, full_shape, options, bounds, region)
+    out = blend_region(image, heat, options, bounds, region)
     return out.reshape((1,) * lead_ndim + out.shape)

@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _inputs
-from ._blend import BlendOptions, blend_region
+from ._blend import BlendOptions, PreparedHeat, blend_region, prepare_heat
 from ._normalize import Window, compute_window
 
 
@@ -227,15 +227,16 @@ def _overlay_eager(
     height, width = image.shape[-3:-1]
     out = np.empty((*lead, height, width, 3), dtype=np.uint8)
     image_lead, heat_lead = image.shape[:-3], heat.shape[:-2]
-    normalised: dict[tuple[int, ...], np.ndarray] = {}
+    prepared: dict[tuple[int, ...], PreparedHeat] = {}
     for index in np.ndindex(*lead):
         heat_index = _inputs.source_index(index, heat_lead)
-        if heat_index not in normalised:
-            normalised[heat_index] = window.apply(heat[heat_index])
+        if heat_index not in prepared:
+            prepared[heat_index] = prepare_heat(
+                np.asarray(heat[heat_index]), window, (height, width), options.order
+            )
         blend_region(
             image[_inputs.source_index(index, image_lead)],
-            normalised[heat_index],
-            (height, width),
+            prepared[heat_index],
             options,
             bounds,
             out=out[index],

@@ -75,26 +75,33 @@ class AxisPlan:
             )
         return coefficients
 
-    def taps(self) -> Taps:
-        """Tap indices (into the prefiltered coefficients) and weights."""
+    def taps(self, start: int = 0, stop: int | None = None) -> Taps:
+        """Tap indices (into the prefiltered coefficients) and weights.
+
+        Only output positions ``start:stop`` are computed, so a tile of a huge
+        image costs what the tile costs.
+        """
+        stop = self.size_out if stop is None else stop
+        positions = np.arange(start, stop, dtype=np.float64)
+        count = positions.size
         if self.identity:
-            index = np.arange(self.size_out, dtype=np.intp)[:, None]
-            return Taps(index, np.ones((self.size_out, 1), dtype=np.float32))
+            index = positions.astype(np.intp)[:, None]
+            return Taps(index, np.ones((count, 1), dtype=np.float32))
         zoom = self.size_in / self.size_out
-        centre = (np.arange(self.size_out, dtype=np.float64) + 0.5) * zoom - 0.5
+        centre = (positions + 0.5) * zoom - 0.5
         last = self.size_in - 1
         if self.order == 0:
             index = np.clip(np.floor(centre + 0.5), 0, last).astype(np.intp)
-            return Taps(index[:, None], np.ones((self.size_out, 1), np.float32))
-        start = np.floor(centre)
-        t = centre - start
+            return Taps(index[:, None], np.ones((count, 1), np.float32))
+        first = np.floor(centre)
+        t = centre - first
         if self.order == 1:
-            index = np.stack([start, start + 1], axis=1)
+            index = np.stack([first, first + 1], axis=1)
             weight = np.stack([1.0 - t, t], axis=1)
             return Taps(
                 np.clip(index, 0, last).astype(np.intp), weight.astype(np.float32)
             )
-        index = start[:, None] + np.arange(-1, 3) + _SPLINE_PAD
+        index = first[:, None] + np.arange(-1, 3) + _SPLINE_PAD
         weight = np.stack(
             [
                 (1.0 - t) ** 3 / 6.0,
@@ -106,6 +113,11 @@ class AxisPlan:
         )
         return Taps(index.astype(np.intp), weight.astype(np.float32))
 
+    def nearest(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Index of the nearest input pixel for output positions ``start:stop``."""
+        plan = AxisPlan(self.size_in, self.size_out, 0)
+        return plan.taps(start, stop).index[:, 0]
+
 
 def apply_taps(coefficients: np.ndarray, taps: Taps, axis: int) -> np.ndarray:
     """Resample ``coefficients`` along ``axis`` with ``taps`` (float32 out)."""
@@ -114,24 +126,3 @@ def apply_taps(coefficients: np.ndarray, taps: Taps, axis: int) -> np.ndarray:
     for k in range(taps.index.shape[1]):
         out += moved[..., taps.index[:, k]] * taps.weight[:, k]
     return np.moveaxis(out, -1, axis)
-
-
-def resize(n: np.ndarray, shape: tuple[int, int], order: int) -> np.ndarray:
-    """Resample the last two axes of ``n`` to ``shape`` (reference path).
-
-    The blend kernel never calls this: it is the plain, full-size version of
-    what the kernel fuses, used by :func:`napari_heatoverlay.colorize`.
-    """
-    rows = AxisPlan(n.shape[-2], shape[0], order)
-    cols = AxisPlan(n.shape[-1], shape[1], order)
-    coefficients = cols.prefilter(rows.prefilter(n, -2), -1)
-    resampled = apply_taps(apply_taps(coefficients, cols.taps(), -1), rows.taps(), -2)
-    return clip_to_input_range(resampled, n)
-
-
-def clip_to_input_range(resampled: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Clip cubic overshoot to the input's range, as scikit-image does."""
-    finite = n[np.isfinite(n)]
-    if finite.size:
-        np.clip(resampled, finite.min(), finite.max(), out=resampled)
-    return resampled
