@@ -1,0 +1,213 @@
+"""A publication figure: image | heatmap | overlay, with a colour bar.
+
+Built on :class:`matplotlib.figure.Figure` directly (never pyplot), so it
+works without a display and never touches a GUI backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import ListedColormap, Normalize
+from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
+
+from . import _inputs
+from ._colormap import colormap_lut
+from ._normalize import Window, compute_window
+from ._overlay import overlay
+
+_PANEL_HEIGHT = 3.0  # inches
+_MAX_WIDTH = 16.0  # inches
+_COLORBAR_WIDTH = 1.2  # inches, with its label
+_SIGMOID_SAMPLES = 1024
+
+
+def figure(
+    image: ArrayLike,
+    heatmap: ArrayLike,
+    *,
+    index: int | tuple[int, ...] | None = None,
+    mode: str = "alpha",
+    alpha: float = 0.5,
+    colormap: Any = "jet",
+    norm: str = "minmax",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    percentiles: tuple[float, float] = (1, 99),
+    threshold: float | None = None,
+    interpolation: str = "linear",
+    image_range: tuple[float, float] | None = None,
+    rgb: bool | None = None,
+    label: str = "heatmap value",
+    dpi: float = 150,
+) -> Figure:
+    """Draw image, heatmap and overlay side by side with a colour bar.
+
+    The heatmap panel shows the map at its own resolution (one block per heat
+    pixel) over the image's field of view, coloured exactly as in the
+    overlay; pixels below `threshold` and non-finite pixels are left blank,
+    as the overlay leaves them as image. The colour bar is in heatmap units:
+    its ends are the window the normalisation used (for ``norm="sigmoid"``,
+    the data range, with the colours ``1 / (1 + exp(-h))`` gives them).
+
+    Parameters
+    ----------
+    image : array_like
+        (Y, X) grey or (Y, X, 3|4) RGB(A).
+    heatmap : array_like
+        (h, w), or more axes with `index` choosing one (h, w) map.
+    index : int or tuple of int, optional
+        Index into the heatmap's leading axes (e.g. a channel), so that
+        ``heatmap[index]`` is 2-D. The window is that map's.
+    mode, alpha, colormap, norm, vmin, vmax, percentiles, threshold, interpolation, image_range, rgb
+        As for :func:`napari_heatoverlay.overlay`.
+    label : str
+        Colour bar label.
+    dpi : float
+        Resolution, for saving as PNG.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Four axes: image, heatmap, overlay and the colour bar. Save it with
+        ``fig.savefig("figure.pdf")``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_heatoverlay import figure
+    >>> image = np.full((32, 96, 3), 128, dtype=np.uint8)
+    >>> heat = np.random.default_rng(0).normal(size=(8, 24))
+    >>> fig = figure(image, heat, norm="symmetric", colormap="coolwarm")
+    >>> len(fig.axes), fig.axes[-1].get_ylabel()
+    (4, 'heatmap value')
+    """
+    heat = _one_map(heatmap, index)
+    pixels = _one_image(image, rgb)
+    window = compute_window(heat, norm, vmin, vmax, percentiles)
+    lut = colormap_lut(colormap) / 255.0
+    blend = {"image_range": image_range, "rgb": rgb}
+    blended = overlay(
+        pixels,
+        heat,
+        mode=mode,
+        alpha=alpha,
+        colormap=colormap,
+        norm=norm,
+        vmin=vmin,
+        vmax=vmax,
+        percentiles=percentiles,
+        threshold=threshold,
+        interpolation=interpolation,
+        **blend,
+    )
+    # alpha=0 returns the image exactly as the blend sees it (range, grey->RGB)
+    shown_image = overlay(pixels, heat, alpha=0.0, **blend)
+    shown_heat = window.apply(heat)
+    if threshold is not None:
+        shown_heat[shown_heat < threshold] = np.nan
+
+    height, width = blended.shape[:2]
+    fig = Figure(figsize=_figsize(height, width), dpi=dpi, layout="constrained")
+    axes = fig.subplots(1, 3)
+    heat_cmap = ListedColormap(lut).with_extremes(bad=(0.0, 0.0, 0.0, 0.0))
+    extent = (-0.5, width - 0.5, height - 0.5, -0.5)
+    axes[0].imshow(shown_image)
+    axes[1].imshow(
+        shown_heat,
+        cmap=heat_cmap,
+        vmin=0.0,
+        vmax=1.0,
+        extent=extent,
+        interpolation="nearest",
+    )
+    axes[2].imshow(blended)
+    titles = (
+        "Image",
+        f"Heatmap ({heat.shape[0]} \N{MULTIPLICATION SIGN} {heat.shape[1]}, {norm})",
+        f"Overlay ({mode}, alpha {alpha:g})",
+    )
+    for ax, title in zip(axes, titles, strict=True):
+        ax.set_title(title)
+        ax.set_axis_off()
+    colorbar = fig.colorbar(
+        _colorbar_mappable(window, lut), ax=axes, label=label, shrink=0.9
+    )
+    level = _threshold_level(window, threshold)
+    if level is not None:
+        colorbar.ax.axhline(level, color="black", linewidth=1.0)
+    return fig
+
+
+def _one_map(heatmap: ArrayLike, index: int | tuple[int, ...] | None) -> np.ndarray:
+    heat = _inputs.check_heatmap(_inputs.as_array(heatmap, "heatmap"))
+    if index is not None:
+        try:
+            heat = heat[index]
+        except (IndexError, TypeError) as error:
+            raise IndexError(
+                f"index {index!r} does not fit the heatmap's leading axes "
+                f"{heat.shape[:-2]} ({error})"
+            ) from None
+    if heat.ndim != 2:
+        raise ValueError(
+            f"a figure shows one 2-D heatmap, but this one has shape {heat.shape}; "
+            "pass index=... to pick one map of its leading axes (e.g. a channel) "
+            "or reduce them first (e.g. heatmap.mean(axis=0))"
+        )
+    return np.asarray(heat, dtype=np.float64)
+
+
+def _one_image(image: ArrayLike, rgb: bool | None) -> np.ndarray:
+    pixels = np.asarray(_inputs.as_array(image, "image"))
+    _, is_rgb = _inputs.split_image(pixels, rgb)
+    if pixels.ndim != (3 if is_rgb else 2):
+        raise ValueError(
+            f"a figure shows one image, (Y, X) grey or (Y, X, 3|4) RGB, but this "
+            f"one has shape {pixels.shape}; pass a single image (e.g. image[0])"
+        )
+    return pixels
+
+
+def _figsize(height: int, width: int) -> tuple[float, float]:
+    panel_width = _PANEL_HEIGHT * width / height
+    total = 3 * panel_width + _COLORBAR_WIDTH
+    scale = min(1.0, _MAX_WIDTH / total)
+    return total * scale, (_PANEL_HEIGHT + 0.5) * scale
+
+
+def _colorbar_mappable(window: Window, lut: np.ndarray) -> ScalarMappable:
+    """A colour bar from ``window.lo`` to ``window.hi`` in heatmap units."""
+    if window.hi <= window.lo:
+        # a constant map: every pixel has n = flat; put the value there
+        flat = _sigmoid(window.lo) if window.sigmoid else window.flat
+        bottom = window.lo - flat
+        return ScalarMappable(Normalize(bottom, bottom + 1.0), ListedColormap(lut))
+    if window.sigmoid:
+        # linear in heatmap units, coloured as n = sigmoid(h) colours them
+        values = np.linspace(window.lo, window.hi, _SIGMOID_SAMPLES)
+        rows = np.minimum((_sigmoid(values) * len(lut)).astype(int), len(lut) - 1)
+        return ScalarMappable(
+            Normalize(window.lo, window.hi), ListedColormap(lut[rows])
+        )
+    return ScalarMappable(Normalize(window.lo, window.hi), ListedColormap(lut))
+
+
+def _threshold_level(window: Window, threshold: float | None) -> float | None:
+    """The heatmap value where n crosses `threshold`, if on the colour bar."""
+    if threshold is None or window.hi <= window.lo:
+        return None
+    if window.sigmoid:
+        if not 0.0 < threshold < 1.0:
+            return None
+        level = float(np.log(threshold / (1.0 - threshold)))
+        return level if window.lo <= level <= window.hi else None
+    return window.lo + threshold * (window.hi - window.lo)
+
+
+def _sigmoid(values: Any) -> Any:
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-np.asarray(values, dtype=np.float64)))
