@@ -1,0 +1,8 @@
+"""``python -m napari_heatoverlay``: the ``heatoverlay`` command."""
+
+import sys
+
+from napari_heatoverlay._cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,487 @@
+"""The ``heatoverlay`` command, run as a real subprocess on real files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import tifffile
+
+from napari_heatoverlay import overlay
+from napari_heatoverlay._imageio import LUMA_WEIGHTS, write_atomic
+from napari_heatoverlay._sample_data import sample_arrays
+
+COMMAND = [sys.executable, "-m", "napari_heatoverlay"]
+GUI_MODULES = ("napari", "qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "vispy")
+
+
+def run(*args: object, cwd: Path | None = None, env: dict | None = None):
+    return subprocess.run(
+        [*COMMAND, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+
+
+def make_image(seed: int = 0, shape: tuple[int, int] = (36, 48)) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (*shape, 3), dtype=np.uint8)
+
+
+def make_heat(seed: int = 0, shape: tuple[int, ...] = (6, 8)) -> np.ndarray:
+    return np.random.default_rng(seed + 100).normal(size=shape).astype(np.float32)
+
+
+@pytest.fixture
+def image_file(tmp_path: Path) -> tuple[Path, np.ndarray]:
+    image = make_image()
+    path = tmp_path / "photo.png"
+    iio.imwrite(path, image)
+    return path, image
+
+
+def assert_one_line_error(result, status: int, *words: str) -> None:
+    assert result.returncode == status, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("heatoverlay"), lines[0]
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tiff"])
+def test_single_pair_lossless_output_equals_overlay(image_file, tmp_path, suffix):
+    image_path, image = image_file
+    heat = make_heat()
+    np.save(tmp_path / "heat.npy", heat)
+    out = tmp_path / f"out{suffix}"
+    result = run(
+        image_path,
+        tmp_path / "heat.npy",
+        "-o",
+        out,
+        "--alpha",
+        "0.3",
+        "--mode",
+        "scaled",
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"wrote {out}" in result.stdout
+    expected = overlay(image, heat, alpha=0.3, mode="scaled")
+    written = tifffile.imread(out) if suffix != ".png" else iio.imread(out)
+    np.testing.assert_array_equal(written, expected)
+
+
+def test_single_pair_jpeg_is_close(tmp_path):
+    y, x = np.mgrid[0:36, 0:48]
+    image = np.stack([y * 7, x * 5, (x + y) * 3], axis=-1).astype(np.uint8)
+    image_path = tmp_path / "smooth.png"
+    iio.imwrite(image_path, image)
+    heat = np.outer(np.hanning(6), np.hanning(8))
+    np.save(tmp_path / "heat.npy", heat)
+    result = run(image_path, tmp_path / "heat.npy", "-o", tmp_path / "out.jpg")
+    assert result.returncode == 0, result.stderr
+    written = iio.imread(tmp_path / "out.jpg").astype(float)
+    expected = overlay(image, heat).astype(float)
+    assert written.shape == expected.shape
+    assert np.abs(written - expected).mean() < 3
+
+
+def test_every_overlay_option_reaches_overlay(image_file, tmp_path):
+    image_path, image = image_file
+    heat = make_heat()
+    np.save(tmp_path / "heat.npy", heat)
+    options = {
+        "mode": "multiply",
+        "alpha": 0.8,
+        "colormap": "magma",
+        "norm": "percentile",
+        "percentiles": (5.0, 95.0),
+        "threshold": 0.25,
+        "interpolation": "cubic",
+    }
+    result = run(
+        image_path,
+        tmp_path / "heat.npy",
+        "-o",
+        tmp_path / "out.png",
+        "--mode=multiply",
+        "--alpha=0.8",
+        "--colormap=magma",
+        "--norm=percentile",
+        "--percentiles",
+        "5",
+        "95",
+        "--threshold=0.25",
+        "--interpolation=cubic",
+    )
+    assert result.returncode == 0, result.stderr
+    expected = overlay(image, heat, **options)
+    np.testing.assert_array_equal(iio.imread(tmp_path / "out.png"), expected)
+    result = run(
+        image_path,
+        tmp_path / "heat.npy",
+        "-o",
+        tmp_path / "window.png",
+        "--vmin=-0.5",
+        "--vmax=1.5",
+    )
+    assert result.returncode == 0, result.stderr
+    expected = overlay(image, heat, vmin=-0.5, vmax=1.5)
+    np.testing.assert_array_equal(iio.imread(tmp_path / "window.png"), expected)
+
+
+def _save_npz(path: Path, heat: np.ndarray) -> list[str]:
+    np.savez(path, layer3=heat, layer4=heat[::-1].copy(), bias=np.zeros(3))
+    return ["--key", "layer3"]
+
+
+def _save_pt(path: Path, heat: np.ndarray) -> list[str]:
+    torch = pytest.importorskip("torch")
+    torch.save(torch.from_numpy(heat[None, None]), path)
+    return []
+
+
+def _save_safetensors(path: Path, heat: np.ndarray) -> list[str]:
+    numpy_safetensors = pytest.importorskip("safetensors.numpy")
+    numpy_safetensors.save_file({"cam": heat}, path)
+    return []
+
+
+@pytest.mark.parametrize(
+    ("suffix", "save"),
+    [
+        (".npy", lambda path, heat: np.save(path, heat[None]) or []),
+        (".npz", _save_npz),
+        (".pt", _save_pt),
+        (".safetensors", _save_safetensors),
+    ],
+)
+def test_each_feature_format(image_file, tmp_path, suffix, save):
+    image_path, image = image_file
+    heat = make_heat()
+    heat_path = tmp_path / f"heat{suffix}"
+    extra = save(heat_path, heat)
+    result = run(image_path, heat_path, "-o", tmp_path / "out.png", *extra)
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_array_equal(
+        iio.imread(tmp_path / "out.png"), overlay(image, heat)
+    )
+
+
+def test_npz_with_several_arrays_needs_key(image_file, tmp_path):
+    image_path, _ = image_file
+    np.savez(tmp_path / "heat.npz", layer3=make_heat(), layer4=make_heat(1))
+    result = run(image_path, tmp_path / "heat.npz", "-o", tmp_path / "out.png")
+    assert_one_line_error(result, 2, "--key", "layer3", "layer4")
+    result = run(
+        image_path, tmp_path / "heat.npz", "-o", tmp_path / "out.png", "--key", "fc"
+    )
+    assert_one_line_error(result, 2, "'fc'", "layer3")
+    assert not (tmp_path / "out.png").exists()
+
+
+@pytest.mark.parametrize("colour", [False, True])
+def test_image_file_as_heatmap_uses_luminance(image_file, tmp_path, colour):
+    image_path, image = image_file
+    rng = np.random.default_rng(5)
+    heat_pixels = rng.integers(0, 256, (6, 8, 3) if colour else (6, 8), np.uint8)
+    iio.imwrite(tmp_path / "heat.png", heat_pixels)
+    result = run(image_path, tmp_path / "heat.png", "-o", tmp_path / "out.png")
+    assert result.returncode == 0, result.stderr
+    luminance = heat_pixels @ LUMA_WEIGHTS if colour else heat_pixels.astype(float)
+    np.testing.assert_array_equal(
+        iio.imread(tmp_path / "out.png"), overlay(image, luminance)
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "reference"),
+    [
+        (["--channel", "2"], lambda f: f[2]),
+        (["--reduce", "mean"], lambda f: np.mean(f, axis=0)),
+        (["--reduce", "max"], lambda f: np.max(f, axis=0)),
+        (["--reduce", "l2"], lambda f: np.sqrt(np.sum(f.astype(float) ** 2, axis=0))),
+    ],
+)
+def test_channel_and_reduce_match_numpy(image_file, tmp_path, option, reference):
+    image_path, image = image_file
+    features = make_heat(shape=(1, 5, 6, 8))
+    np.save(tmp_path / "features.npy", features)
+    result = run(
+        image_path, tmp_path / "features.npy", "-o", tmp_path / "out.png", *option
+    )
+    assert result.returncode == 0, result.stderr
+    expected = overlay(image, reference(features[0]))
+    np.testing.assert_array_equal(iio.imread(tmp_path / "out.png"), expected)
+
+
+def test_channel_axis_without_a_choice_is_refused(image_file, tmp_path):
+    image_path, _ = image_file
+    np.save(tmp_path / "features.npy", make_heat(shape=(5, 6, 8)))
+    result = run(image_path, tmp_path / "features.npy", "-o", tmp_path / "out.png")
+    assert_one_line_error(result, 2, "5 channels", "--channel", "--reduce")
+    result = run(
+        image_path,
+        tmp_path / "features.npy",
+        "-o",
+        tmp_path / "out.png",
+        "--channel",
+        "5",
+    )
+    assert_one_line_error(result, 2, "out of range", "0..4")
+
+
+def test_batch_continues_past_a_broken_pair(tmp_path):
+    images, heatmaps, out = tmp_path / "images", tmp_path / "heatmaps", tmp_path / "out"
+    images.mkdir()
+    heatmaps.mkdir()
+    expected = {}
+    for number in range(21):
+        image, heat = make_image(number), make_heat(number)
+        iio.imwrite(images / f"cell{number:02d}.png", image)
+        np.save(heatmaps / f"cell{number:02d}.npy", heat)
+        expected[f"cell{number:02d}"] = overlay(image, heat, alpha=0.6)
+    (heatmaps / "cell07.npy").write_bytes(b"\x93NUMPY garbage")
+    iio.imwrite(images / "lonely.png", make_image(99))
+    np.save(heatmaps / "orphan.npy", make_heat(99))
+    (images / "notes.txt").write_text("not an image")
+
+    result = run(images, heatmaps, "-o", out, "--alpha", "0.6")
+
+    assert result.returncode == 1, result.stderr
+    written = sorted(path.stem for path in out.iterdir())
+    assert written == sorted(set(expected) - {"cell07"})
+    for stem in written:
+        np.testing.assert_array_equal(iio.imread(out / f"{stem}.png"), expected[stem])
+    assert "failed cell07.png + cell07.npy" in result.stderr
+    assert "Cannot read" in result.stderr
+    assert "lonely.png" in result.stderr
+    assert "orphan.npy" in result.stderr
+    assert "notes.txt" not in result.stderr
+    assert "Traceback" not in result.stderr
+    summary = result.stdout.strip().splitlines()[-1]
+    assert "wrote 20 of 21 overlays" in summary
+    assert "1 failed" in summary
+    assert "2 file(s) unpaired" in summary
+
+
+def test_batch_in_one_process_refuses_existing_outputs(tmp_path):
+    images, heatmaps, out = tmp_path / "images", tmp_path / "heatmaps", tmp_path / "out"
+    for folder in (images, heatmaps, out):
+        folder.mkdir()
+    for number in range(2):
+        iio.imwrite(images / f"a{number}.tiff", make_image(number))
+        np.save(heatmaps / f"a{number}.npy", make_heat(number))
+    (out / "a0.jpg").write_bytes(b"keep me")
+
+    result = run(images, heatmaps, "-o", out, "--format", "jpg", "--jobs", "1")
+
+    assert result.returncode == 1
+    assert "a0.jpg already exists" in result.stderr
+    assert (out / "a0.jpg").read_bytes() == b"keep me"
+    assert iio.imread(out / "a1.jpg").shape == (36, 48, 3)
+    assert "wrote 1 of 2 overlays" in result.stdout
+    again = run(images, heatmaps, "-o", out, "--format", "jpg", "--force", "-j", "1")
+    assert again.returncode == 0, again.stderr
+
+
+def test_demo_writes_the_sample_overlay_without_gui_modules(tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from napari_heatoverlay._cli import main
+        status = main(["demo", "-o", {str(tmp_path / "demo.png")!r}])
+        loaded = sorted(
+            name for name in sys.modules if name.split(".")[0] in {GUI_MODULES!r}
+        )
+        print("GUI modules:", loaded)
+        sys.exit(status)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "GUI modules: []" in result.stdout
+    image, heat = sample_arrays()
+    np.testing.assert_array_equal(
+        iio.imread(tmp_path / "demo.png"), overlay(image, heat)
+    )
+
+
+def test_demo_viewer_without_napari_names_the_install(tmp_path):
+    script = (
+        "import sys; sys.modules['napari'] = None; "
+        "from napari_heatoverlay._cli import main; sys.exit(main(['demo']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert_one_line_error(result, 1, 'pip install "napari-heatoverlay[all]"')
+
+
+def test_demo_viewer_without_display_says_what_to_do():
+    pytest.importorskip("napari")
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the display check is for Linux")
+    result = run("demo", env=env)
+    assert_one_line_error(result, 1, "no display", "demo -o demo.png")
+
+
+def test_missing_file(tmp_path, image_file):
+    image_path, _ = image_file
+    result = run(image_path, tmp_path / "nope.npy", "-o", tmp_path / "out.png")
+    assert_one_line_error(result, 2, "nope.npy", "no such file")
+
+
+def test_unreadable_heatmap(tmp_path, image_file):
+    image_path, _ = image_file
+    (tmp_path / "heat.npy").write_bytes(b"\x93NUMPY\x01\x00 truncated")
+    result = run(image_path, tmp_path / "heat.npy", "-o", tmp_path / "out.png")
+    assert_one_line_error(result, 1, "heat.npy")
+    assert not (tmp_path / "out.png").exists()
+    result = run(
+        image_path, tmp_path / "heat.npy", "-o", tmp_path / "out.png", "--debug"
+    )
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+
+
+class _Payload:
+    """Unpickling this creates a marker file: proof that code ran."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_pickled_heatmap_is_refused_without_running_it(tmp_path, image_file):
+    image_path, _ = image_file
+    marker = tmp_path / "pwned"
+    with open(tmp_path / "evil.npy", "wb") as stream:
+        np.save(stream, np.array([_Payload(marker)], dtype=object), allow_pickle=True)
+    result = run(image_path, tmp_path / "evil.npy", "--figure", tmp_path / "fig.png")
+    assert_one_line_error(result, 1, "unpickl")
+    assert not marker.exists()
+    assert not (tmp_path / "fig.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "words"),
+    [
+        (["--alpha", "1.5"], ["--alpha", "[0, 1]"]),
+        (["--alpha", "lots"], ["--alpha", "'lots'"]),
+        (["--mode", "overlay"], ["--mode", "alpha", "scaled"]),
+        (["--colormap", "nope"], ["--colormap", "viridis"]),
+        (["--vmin", "3", "--vmax", "1"], ["vmin", "vmax"]),
+        (["--percentiles", "90", "10"], ["percentiles"]),
+    ],
+)
+def test_bad_option_values(tmp_path, image_file, option, words):
+    image_path, _ = image_file
+    np.save(tmp_path / "heat.npy", make_heat())
+    result = run(image_path, tmp_path / "heat.npy", "-o", tmp_path / "o.png", *option)
+    assert_one_line_error(result, 2, *words)
+
+
+def test_usage_mistakes(tmp_path, image_file):
+    image_path, _ = image_file
+    np.save(tmp_path / "heat.npy", make_heat())
+    result = run(image_path, tmp_path / "heat.npy")
+    assert_one_line_error(result, 2, "-o", "--figure")
+    result = run(image_path, tmp_path / "heat.npy", "-o", tmp_path / "out.bmp")
+    assert_one_line_error(result, 2, ".png")
+    result = run(image_path, tmp_path, "-o", tmp_path / "out.png")
+    assert_one_line_error(result, 2, "folder")
+    result = run(tmp_path, tmp_path, "-o", tmp_path / "o", "--figure", "f.pdf")
+    assert_one_line_error(result, 2, "--figure")
+
+
+def test_existing_output_needs_force(tmp_path, image_file):
+    image_path, image = image_file
+    heat = make_heat()
+    np.save(tmp_path / "heat.npy", heat)
+    out = tmp_path / "out.png"
+    out.write_bytes(b"precious")
+    result = run(image_path, tmp_path / "heat.npy", "-o", out)
+    assert_one_line_error(result, 2, "already exists", "--force")
+    assert out.read_bytes() == b"precious"
+    result = run(image_path, tmp_path / "heat.npy", "-o", out, "--force")
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_array_equal(iio.imread(out), overlay(image, heat))
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "heat.npy",
+        "out.png",
+        "photo.png",
+    ]
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    target = tmp_path / "out.png"
+
+    def half_write(path: Path) -> None:
+        path.write_bytes(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_atomic(target, half_write)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_figure_option_writes_figure_and_overlay(tmp_path, image_file):
+    image_path, _ = image_file
+    np.save(tmp_path / "heat.npy", make_heat())
+    result = run(
+        image_path,
+        tmp_path / "heat.npy",
+        "-o",
+        tmp_path / "out.png",
+        "--figure",
+        tmp_path / "fig.pdf",
+        "--norm",
+        "sigmoid",
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "fig.pdf").read_bytes().startswith(b"%PDF")
+    assert (tmp_path / "out.png").exists()
+
+
+def test_help_shows_examples():
+    result = run("--help")
+    assert result.returncode == 0
+    assert "examples:" in result.stdout
+    assert "heatoverlay images/ heatmaps/ -o overlays/" in result.stdout
+    assert "luminance" in result.stdout
+    assert "heatoverlay demo -o demo.png" in result.stdout
+    demo = run("demo", "--help")
+    assert demo.returncode == 0
+    assert "examples:" in demo.stdout
+
+
+def test_console_script_is_installed():
+    script = shutil.which("heatoverlay")
+    if script is None:
+        pytest.skip("heatoverlay is not on PATH (pip install -e . installs it)")
+    result = subprocess.run(
+        [script, "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0
+    assert "examples:" in result.stdout
