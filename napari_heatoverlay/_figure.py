@@ -21,7 +21,8 @@ from ._overlay import overlay
 
 _PANEL_HEIGHT = 3.0  # inches
 _MAX_WIDTH = 16.0  # inches
-_COLORBAR_WIDTH = 1.2  # inches, with its label
+_COLORBAR_WIDTH = 0.3  # inches, bar and gap
+_LABELS_WIDTH = 0.6  # inches, ticks and label of the colour bar
 _SIGMOID_SAMPLES = 1024
 
 
@@ -111,7 +112,8 @@ def figure(
         shown_heat[shown_heat < threshold] = np.nan
 
     height, width = blended.shape[:2]
-    fig = Figure(figsize=_figsize(height, width), dpi=dpi, layout="constrained")
+    size = _figsize(height, width)
+    fig = Figure(figsize=size, dpi=dpi, layout="constrained")
     axes = fig.subplots(1, 3)
     heat_cmap = ListedColormap(lut).with_extremes(bad=(0.0, 0.0, 0.0, 0.0))
     extent = (-0.5, width - 0.5, height - 0.5, -0.5)
@@ -128,13 +130,18 @@ def figure(
     titles = (
         "Image",
         f"Heatmap ({heat.shape[0]} \N{MULTIPLICATION SIGN} {heat.shape[1]}, {norm})",
-        f"Overlay ({mode}, alpha {alpha:g})",
+        f"Overlay ({mode}, $\\alpha$ = {alpha:g})",
     )
     for ax, title in zip(axes, titles, strict=True):
         ax.set_title(title)
         ax.set_axis_off()
     colorbar = fig.colorbar(
-        _colorbar_mappable(window, lut), ax=axes, label=label, shrink=0.9
+        _colorbar_mappable(window, lut),
+        ax=axes,
+        label=label,
+        fraction=_COLORBAR_WIDTH / (3 * _PANEL_HEIGHT * width / height),
+        pad=0.01,
+        shrink=0.9,
     )
     level = _threshold_level(window, threshold)
     if level is not None:
@@ -174,7 +181,7 @@ def _one_image(image: ArrayLike, rgb: bool | None) -> np.ndarray:
 
 def _figsize(height: int, width: int) -> tuple[float, float]:
     panel_width = _PANEL_HEIGHT * width / height
-    total = 3 * panel_width + _COLORBAR_WIDTH
+    total = 3 * panel_width + _COLORBAR_WIDTH + _LABELS_WIDTH
     scale = min(1.0, _MAX_WIDTH / total)
     return total * scale, (_PANEL_HEIGHT + 0.5) * scale
 
