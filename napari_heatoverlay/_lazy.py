@@ -11,6 +11,8 @@ plain function or a frozen dataclass, so the graph pickles for a cluster.
 from __future__ import annotations
 
 import itertools
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import dask
@@ -26,6 +28,12 @@ from ._normalize import Window, compute_window
 # spatial chunk for NumPy images turned lazy: big enough for a fast kernel,
 # small enough that a viewer computes little it does not show
 _NUMPY_CHUNK = 4096
+
+# prepared heat slices kept between computes, so panning a slide or scrubbing
+# a stack does not normalise and prefilter the same heat slice again
+_PREPARED_BYTES = 256 * 2**20
+_prepared: OrderedDict[str, PreparedHeat] = OrderedDict()
+_prepared_lock = threading.Lock()
 
 
 def lazy_window(
@@ -89,6 +97,7 @@ def overlay_lazy(
             window_ref,
             (height, width),
             options.order,
+            f"{prepared_name}{index}",  # a string: a key tuple would be a dependency
         )
 
     for index in np.ndindex(*lead):
@@ -130,10 +139,27 @@ def _prepare_block(
     window: Window,
     full_shape: tuple[int, int],
     order: int,
+    cache_key: str,
 ) -> PreparedHeat:
-    """Prepare one heat slice (leading axes of size 1 dropped)."""
+    """Prepare one heat slice (leading axes of size 1 dropped), or reuse it.
+
+    ``cache_key`` names the task's own key: dask derives it from the inputs'
+    tokens, so equal keys mean equal inputs.
+    """
+    with _prepared_lock:
+        if cache_key in _prepared:
+            _prepared.move_to_end(cache_key)
+            return _prepared[cache_key]
     heat = np.asarray(heat_block)
-    return prepare_heat(heat.reshape(heat.shape[-2:]), window, full_shape, order)
+    prepared = prepare_heat(heat.reshape(heat.shape[-2:]), window, full_shape, order)
+    with _prepared_lock:
+        _prepared[cache_key] = prepared
+        while (
+            sum(p.coefficients.nbytes for p in _prepared.values()) > _PREPARED_BYTES
+            and len(_prepared) > 1
+        ):
+            _prepared.popitem(last=False)
+    return prepared
 
 
 def _blend_block(

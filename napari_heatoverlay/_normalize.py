@@ -38,18 +38,21 @@ class Window:
 
     def apply(self, heat: np.ndarray) -> np.ndarray:
         """Return ``heat`` mapped to float32 in [0, 1], non-finite as NaN."""
-        values = np.asarray(heat, dtype=np.float64)
-        finite = np.isfinite(values)
+        values = np.asarray(heat)
+        if values.dtype not in (np.float32, np.float64):
+            values = values.astype(np.float32)
         if self.sigmoid:
-            with np.errstate(over="ignore"):
-                n = 1.0 / (1.0 + np.exp(-np.where(finite, values, 0.0)))
+            with np.errstate(over="ignore", invalid="ignore"):
+                n = 1.0 / (1.0 + np.exp(-values.astype(np.float64)))
         elif self.hi > self.lo:
-            n = (np.where(finite, values, self.lo) - self.lo) / (self.hi - self.lo)
+            n = (values.astype(np.float64) - self.lo) * (1.0 / (self.hi - self.lo))
             np.clip(n, 0.0, 1.0, out=n)
         else:
             n = np.full(values.shape, self.flat)
         n = n.astype(np.float32)
-        n[~finite] = np.nan
+        finite = np.isfinite(values)
+        if not finite.all():
+            n[~finite] = np.nan
         return n
 
 
