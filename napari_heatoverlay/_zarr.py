@@ -8,14 +8,15 @@ never leaves a store that looks finished.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import dask.array as da
 import numpy as np
-from dask.callbacks import Callback
 
 
 def is_zarr_path(path: str | os.PathLike) -> bool:
@@ -95,15 +96,24 @@ def write_zarr(
         raise FileExistsError(
             f"{target} exists; pass overwrite=True (--force) to replace it"
         )
-    levels = list(result) if isinstance(result, list | tuple) else [result]
+    arrays = [
+        _as_dask(level)
+        for level in (result if isinstance(result, list | tuple) else [result])
+    ]
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     try:
         group = zarr.open_group(str(partial), mode="w")
-        arrays = [_as_dask(level) for level in levels]
-        with _ProgressBar(sum(a.npartitions for a in arrays), enabled=progress):
-            for index, array in enumerate(arrays):
-                da.to_zarr(array, str(partial), component=str(index), overwrite=True)
+        stores = [
+            group.create_array(
+                str(index),
+                shape=array.shape,
+                chunks=tuple(max(sizes) for sizes in array.chunks),
+                dtype=array.dtype,
+            )
+            for index, array in enumerate(arrays)
+        ]
+        _write_blocks(arrays, stores, progress)
         group.attrs["multiscales"] = [_multiscales(arrays)]
         if target.exists():
             shutil.rmtree(target)
@@ -114,11 +124,57 @@ def write_zarr(
     return target
 
 
+def _write_blocks(arrays: list[da.Array], stores: list[Any], progress: bool) -> None:
+    """Compute and store every block, a few at a time, waiting for all to stop.
+
+    Each block is computed on its own, so memory stays at a few blocks; on a
+    failure the pool is drained before the caller cleans up, so no write can
+    land after the partial store is removed.
+    """
+    from tqdm import tqdm
+
+    jobs = [
+        (array, store, block)
+        for array, store in zip(arrays, stores, strict=True)
+        for block in itertools.product(*(range(n) for n in array.numblocks))
+    ]
+
+    def write(job: tuple) -> None:
+        array, store, block = job
+        region = tuple(
+            slice(sum(sizes[:i]), sum(sizes[: i + 1]))
+            for sizes, i in zip(array.chunks, block, strict=True)
+        )
+        store[region] = array.blocks[block].compute(scheduler="sync")
+
+    with (
+        tqdm(
+            total=len(jobs), unit="chunk", desc="writing zarr", disable=not progress
+        ) as bar,
+        ThreadPoolExecutor(os.cpu_count() or 1) as pool,
+    ):
+        futures = [pool.submit(write, job) for job in jobs]
+        try:
+            for future in futures:
+                future.result()
+                bar.update(1)
+        finally:
+            for future in futures:
+                future.cancel()
+
+
 def _as_dask(array: Any) -> da.Array:
-    if isinstance(array, da.Array):
-        return array
-    array = np.asarray(array)
-    return da.from_array(array, chunks=(1,) * (array.ndim - 3) + (2048, 2048, -1))
+    """A dask array whose chunks tile a regular zarr chunk grid.
+
+    Blocks are written concurrently, so two must never share a zarr chunk.
+    """
+    if not isinstance(array, da.Array):
+        array = np.asarray(array)
+        return da.from_array(array, chunks=(1,) * (array.ndim - 3) + (2048, 2048, -1))
+    regular = all(
+        len(set(sizes[:-1])) <= 1 and sizes[-1] <= sizes[0] for sizes in array.chunks
+    )
+    return array if regular else array.rechunk(tuple(max(s) for s in array.chunks))
 
 
 def _multiscales(arrays: list[da.Array]) -> dict:
@@ -140,34 +196,3 @@ def _multiscales(arrays: list[da.Array]) -> dict:
         "axes": [{"name": n} for n in names],
         "datasets": datasets,
     }
-
-
-class _ProgressBar(Callback):
-    """A tqdm bar over the chunks of the arrays being written."""
-
-    def __init__(self, total: int, enabled: bool = True) -> None:
-        super().__init__()
-        self._total = total
-        self._enabled = enabled
-        self._bar: Any = None
-
-    def __enter__(self) -> _ProgressBar:
-        if self._enabled:
-            from tqdm import tqdm
-
-            self._bar = tqdm(total=self._total, unit="chunk", desc="writing zarr")
-        return super().__enter__()
-
-    def __exit__(self, *args: object) -> None:
-        super().__exit__(*args)
-        if self._bar is not None:
-            self._bar.close()
-
-    def _posttask(self, key, result, dsk, state, worker_id) -> None:
-        if self._bar is not None and _is_store_task(key):
-            self._bar.update(1)
-
-
-def _is_store_task(key: Any) -> bool:
-    name = key[0] if isinstance(key, tuple) else key
-    return isinstance(name, str) and name.startswith("store-map")
