@@ -1,0 +1,302 @@
+"""The "Heat overlay" dock widget, driven as a user would."""
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from napari.utils.notifications import notification_manager
+
+from napari_heatoverlay import add_overlay, overlay
+from napari_heatoverlay._kernels import MODES
+from napari_heatoverlay._normalize import NORMS
+from napari_heatoverlay._resample import INTERPOLATIONS
+from napari_heatoverlay._widget import HeatOverlayWidget
+
+rng = np.random.default_rng(3)
+
+
+@pytest.fixture(autouse=True)
+def settings_dir(tmp_path, monkeypatch):
+    """Keep magicgui's persisted settings out of the user's real cache."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    return cache
+
+
+@pytest.fixture
+def viewer(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-heatoverlay", "coffee_heatmap")
+    return viewer
+
+
+def _dock(viewer) -> HeatOverlayWidget:
+    _, widget = viewer.window.add_plugin_dock_widget(
+        "napari-heatoverlay", "Heat overlay"
+    )
+    return widget
+
+
+@pytest.fixture
+def widget(viewer):
+    return _dock(viewer)
+
+
+def _results(viewer):
+    return [
+        layer
+        for layer in viewer.layers
+        if layer.metadata.get("heatoverlay", {}).get("role") == "overlay"
+    ]
+
+
+def _wait_idle(qtbot, widget):
+    qtbot.waitUntil(lambda: widget._worker is None and widget._pending is None)
+
+
+def _expected(viewer, **kwargs):
+    image, heat = viewer.layers["coffee"], viewer.layers["coffee heatmap"]
+    kwargs.setdefault("colormap", heat.colormap)
+    return overlay(image.data, heat.data, **kwargs)
+
+
+def test_controls_come_from_the_engine(widget):
+    names = [control.name for control in widget]
+    assert names[:10] == [
+        "image",
+        "heatmap",
+        "mode",
+        "alpha",
+        "colormap",
+        "norm",
+        "threshold",
+        "interpolation",
+        "live",
+        "call_button",
+    ]
+    assert widget.call_button.text == "Apply"
+    assert tuple(widget.mode.choices) == MODES
+    assert tuple(widget.norm.choices) == NORMS
+    assert tuple(widget.interpolation.choices) == tuple(INTERPOLATIONS)
+    assert type(widget.alpha).__name__ == "FloatSlider"
+    # the sample's metadata roles pick the pair
+    assert widget.image.value.name == "coffee"
+    assert widget.heatmap.value.name == "coffee heatmap"
+
+
+def test_apply_adds_the_overlay_then_updates_it(qtbot, viewer, widget):
+    widget.alpha.value = 0.4
+    widget.call_button.clicked()
+    qtbot.waitUntil(lambda: len(_results(viewer)) == 1)
+    result = _results(viewer)[0]
+    np.testing.assert_array_equal(result.data, _expected(viewer, alpha=0.4))
+
+    widget.mode.value = "scaled"
+    widget.colormap.value = "jet"
+    widget.threshold.value = 0.25
+    widget.call_button.native.click()
+    qtbot.waitUntil(
+        lambda: result.metadata["heatoverlay"]["parameters"]["mode"] == "scaled"
+    )
+    _wait_idle(qtbot, widget)
+    assert _results(viewer) == [result]
+    expected = _expected(
+        viewer, alpha=0.4, mode="scaled", colormap="jet", threshold=0.25
+    )
+    np.testing.assert_array_equal(result.data, expected)
+
+
+def test_apply_updates_what_add_overlay_made(qtbot, viewer, widget):
+    result = add_overlay(viewer, viewer.layers[0], viewer.layers[1], alpha=0.1)
+    widget.call_button.clicked()
+    qtbot.waitUntil(
+        lambda: result.metadata["heatoverlay"]["parameters"]["alpha"] == 0.5
+    )
+    assert _results(viewer) == [result]
+
+
+def test_pickers_follow_the_layer_list_but_never_offer_results(qtbot, viewer, widget):
+    widget.call_button.clicked()
+    qtbot.waitUntil(lambda: len(_results(viewer)) == 1)
+    result = _results(viewer)[0]
+    offered = {layer.name for layer in widget.image.choices}
+    assert offered == {"coffee", "coffee heatmap"}
+    assert result not in widget.heatmap.choices
+
+    saliency = viewer.add_image(rng.random((20, 30)), name="saliency")
+    assert saliency in widget.heatmap.choices
+    saliency.name = "saliency map"
+    assert "saliency map" in [
+        widget.heatmap.native.itemText(i) for i in range(widget.heatmap.native.count())
+    ]
+    viewer.layers.remove(saliency)
+    assert saliency not in widget.heatmap.choices
+
+
+def test_live_mode_updates_in_place(qtbot, viewer, widget):
+    widget.call_button.clicked()
+    qtbot.waitUntil(lambda: len(_results(viewer)) == 1)
+    result = _results(viewer)[0]
+    widget.live.value = True
+    for alpha in (0.9, 0.2, 0.65):
+        start = time.perf_counter()
+        widget.alpha.value = alpha
+        expected = _expected(viewer, alpha=alpha)
+        qtbot.waitUntil(lambda exp=expected: np.array_equal(result.data, exp))
+        assert time.perf_counter() - start < 2
+    assert _results(viewer) == [result]
+
+    widget.live.value = False
+    widget.alpha.value = 0.1
+    qtbot.wait(100)
+    np.testing.assert_array_equal(result.data, _expected(viewer, alpha=0.65))
+
+
+def test_live_stack_follows_the_dims_slider(qtbot, viewer, widget):
+    _, heat = sample_like = viewer.layers
+    stack = np.stack([heat.data * k for k in (1.0, -1.0, 0.5, 2.0)])
+    channels = viewer.add_image(stack, name="channels", colormap="inferno")
+    widget.heatmap.value = channels
+    widget.live.value = True
+    _wait_idle(qtbot, widget)
+    result = _results(viewer)[0]
+    assert result.data.shape == (4, 400, 600, 3)
+    assert viewer.dims.nsteps[0] == 4
+
+    viewer.dims.set_current_step(0, 3)
+    widget.alpha.value = 0.8
+    expected = overlay(
+        sample_like[0].data, stack, alpha=0.8, colormap=channels.colormap
+    )
+    qtbot.waitUntil(lambda: np.array_equal(result.data[3], expected[3]))
+    _wait_idle(qtbot, widget)
+    np.testing.assert_array_equal(result.data, expected)
+    assert _results(viewer) == [result]
+
+
+def test_errors_are_notified_once_and_add_nothing(qtbot, viewer, widget):
+    stack = viewer.add_image(rng.random((3, 40, 40)), name="3 frames")
+    heat = viewer.add_image(rng.random((4, 5, 5)), name="4 channels")
+    widget.image.value, widget.heatmap.value = stack, heat
+    seen = len(notification_manager.records)
+    widget.call_button.clicked()
+    widget.live.value = True
+    widget.alpha.value = 0.3
+    widget.alpha.value = 0.35
+    _wait_idle(qtbot, widget)
+    assert _results(viewer) == []
+    messages = [n.message for n in notification_manager.records[seen:]]
+    # said once, not on every change, and it says what to do
+    assert len(messages) == 1
+    assert "do not broadcast" in messages[0]
+    assert "they must match or be 1" in messages[0]
+
+
+def _big_stack(viewer):
+    image = viewer.add_image(
+        rng.integers(0, 256, (1500, 1500, 3), dtype=np.uint8), name="big", rgb=True
+    )
+    heat = viewer.add_image(rng.normal(size=(30, 30, 30)), name="big heat")
+    return image, heat
+
+
+def test_removing_a_layer_mid_computation(qtbot, viewer, widget):
+    image, heat = _big_stack(viewer)
+    widget.image.value, widget.heatmap.value = image, heat
+    widget.call_button.clicked()
+    assert widget._worker is not None
+    viewer.layers.remove(heat)
+    _wait_idle(qtbot, widget)
+    qtbot.wait(50)
+    # no result for a pair that is gone, and no half-made layer
+    assert not any(
+        layer.metadata.get("heatoverlay", {}).get("sources", {}).get("heatmap")
+        == "big heat"
+        for layer in viewer.layers
+    )
+    assert [layer.name for layer in viewer.layers] == [
+        "coffee",
+        "coffee heatmap",
+        "big",
+    ]
+
+
+def test_closing_the_viewer_mid_computation(qtbot, viewer, widget):
+    image, heat = _big_stack(viewer)
+    widget.image.value, widget.heatmap.value = image, heat
+    widget.call_button.clicked()
+    worker = widget._worker
+    assert worker is not None
+    viewer.close()
+    qtbot.waitUntil(lambda: not worker.is_running, timeout=20000)
+    qtbot.wait(50)
+    assert len(viewer.layers) == 0  # nothing was added after closing
+
+
+def test_settings_persist_between_sessions(make_napari_viewer, settings_dir):
+    viewer = make_napari_viewer()
+    widget = _dock(viewer)
+    widget.mode.value = "multiply"
+    widget.alpha.value = 0.7
+    widget.norm.value = "symmetric"
+    widget.colormap.value = "turbo"
+    saved = list(settings_dir.rglob("*HeatOverlayWidget*"))
+    assert saved, "magicgui did not write the settings under XDG_CACHE_HOME"
+    viewer.close()
+
+    again = HeatOverlayWidget(make_napari_viewer())
+    assert again.mode.value == "multiply"
+    assert again.alpha.value == pytest.approx(0.7)
+    assert again.norm.value == "symmetric"
+    assert again.colormap.value == "turbo"
+
+
+def test_export_figure_writes_a_file(viewer, widget, tmp_path):
+    path = tmp_path / "figure.png"
+    widget.export_path.value = path
+    widget.export_figure.clicked()
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.stat().st_size > 10_000
+
+
+def test_export_figure_without_a_file_says_so(viewer, widget):
+    seen = len(notification_manager.records)
+    widget.export_path.value = Path()
+    widget.export_figure.clicked()
+    assert "figure file" in notification_manager.records[-1].message
+    assert len(notification_manager.records) == seen + 1
+
+
+def _brightness_at(viewer, screenshot, world_yx):
+    """Mean brightness of a 9 x 9 patch of the screenshot around a world point."""
+    height, width = screenshot.shape[:2]
+    centre = np.asarray(viewer.scene.camera.center[-2:])
+    row, col = (np.asarray(world_yx) - centre) * viewer.scene.camera.zoom + (
+        height / 2,
+        width / 2,
+    )
+    patch = screenshot[int(row) - 4 : int(row) + 5, int(col) - 4 : int(col) + 5, :3]
+    return float(patch.mean())
+
+
+def test_overlay_shows_in_a_screenshot(qtbot, make_napari_viewer):
+    viewer = make_napari_viewer(show=True)  # the canvas draws only when shown
+    viewer.open_sample("napari-heatoverlay", "coffee_heatmap")
+    widget = _dock(viewer)
+    viewer.layers["coffee heatmap"].visible = False
+    widget.call_button.clicked()
+    qtbot.waitUntil(lambda: len(_results(viewer)) == 1)
+    result = _results(viewer)[0]
+    viewer.reset_view()
+    with_overlay = viewer.screenshot(canvas_only=True)
+    result.visible = False
+    plain = viewer.screenshot(canvas_only=True)
+    hot, cold = (140, 290), (40, 40)  # the crema; the dark corner
+    # inferno: hot heat brightens the crema, cold heat darkens the corner
+    assert _brightness_at(viewer, with_overlay, hot) > (
+        _brightness_at(viewer, plain, hot) + 20
+    )
+    assert _brightness_at(viewer, with_overlay, cold) < _brightness_at(
+        viewer, plain, cold
+    )
