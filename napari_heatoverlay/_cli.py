@@ -363,8 +363,16 @@ def _overlay_files(options: argparse.Namespace) -> int:
             "--format is for folders; for one pair the suffix of -o picks the format"
         )
     _check_outputs(options)
+    for output in (options.output, options.figure):
+        if output is not None and _same_path(output, image, heatmap):
+            raise UsageError(f"{output} is an input; write the output elsewhere")
     recipe = _recipe(options)
     return _write_results(*_batch.load_pair(image, heatmap, recipe), options)
+
+
+def _same_path(path: str | Path, *others: Path) -> bool:
+    resolved = Path(path).resolve()
+    return any(resolved == other.resolve() for other in others)
 
 
 def _check_outputs(options: argparse.Namespace) -> None:
@@ -421,6 +429,10 @@ def _overlay_folders(
         raise UsageError(
             "--figure draws one pair; run it on the image and heatmap files you want "
             "to show"
+        )
+    if _same_path(out_dir, images_dir, heatmaps_dir):
+        raise UsageError(
+            f"{out_dir} is an input folder; write the overlays to another folder"
         )
     pairing = _batch.pair_folders(images_dir, heatmaps_dir)
     if not pairing.pairs:

@@ -249,7 +249,8 @@ def _decode(source: Path) -> np.ndarray:
 def _write_png(path: Path, rgb: np.ndarray) -> None:
     import imageio.v3 as iio
 
-    iio.imwrite(path, rgb, extension=".png")
+    # zlib level 3: a third of the default level 6's time, ~10% larger files
+    iio.imwrite(path, rgb, extension=".png", compress_level=3)
 
 
 def _write_jpeg(path: Path, rgb: np.ndarray) -> None:
@@ -317,7 +318,7 @@ def write_output(
     Parameters
     ----------
     path : str or os.PathLike
-        Output file; ``.png``, ``.jpg``/``.jpeg`` (quality 95) or
+        Output file; ``.png`` (zlib level 3), ``.jpg``/``.jpeg`` (quality 95) or
         ``.tif``/``.tiff`` (zlib-compressed). Missing folders are created.
     rgb : ndarray of uint8, shape (Y, X, 3)
         The overlay.

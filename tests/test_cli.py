@@ -15,6 +15,7 @@ import pytest
 import tifffile
 
 from napari_heatoverlay import overlay
+from napari_heatoverlay._cli import show_demo
 from napari_heatoverlay._imageio import LUMA_WEIGHTS, write_atomic
 from napari_heatoverlay._sample_data import sample_arrays
 
@@ -413,6 +414,10 @@ def test_usage_mistakes(tmp_path, image_file):
     assert_one_line_error(result, 2, "folder")
     result = run(tmp_path, tmp_path, "-o", tmp_path / "o", "--figure", "f.pdf")
     assert_one_line_error(result, 2, "--figure")
+    result = run(image_path, tmp_path / "heat.npy", "-o", image_path, "--force")
+    assert_one_line_error(result, 2, "is an input")
+    result = run(tmp_path, tmp_path, "-o", tmp_path, "--force")
+    assert_one_line_error(result, 2, "input folder")
 
 
 def test_existing_output_needs_force(tmp_path, image_file):
@@ -485,3 +490,10 @@ def test_console_script_is_installed():
     )
     assert result.returncode == 0
     assert "examples:" in result.stdout
+
+
+def test_demo_viewer_shows_the_sample_and_the_widget(make_napari_viewer):
+    viewer = make_napari_viewer()
+    show_demo(viewer)
+    assert [layer.name for layer in viewer.layers] == ["coffee", "coffee heatmap"]
+    assert any("Heat overlay" in name for name in viewer.window.dock_widgets)
