@@ -62,7 +62,9 @@ def figure(
         (h, w), or more axes with `index` choosing one (h, w) map.
     index : int or tuple of int, optional
         Index into the heatmap's leading axes (e.g. a channel), so that
-        ``heatmap[index]`` is 2-D. The window is that map's.
+        ``heatmap[index]`` is 2-D. As in ``overlay(image, heatmap)[index]``,
+        the window comes from the whole heatmap, so the figures of a stack's
+        slices share one colour scale.
     mode, alpha, colormap, norm, vmin, vmax, percentiles, threshold, interpolation, image_range, rgb
         As for :func:`napari_heatoverlay.overlay`.
     label : str
@@ -86,9 +88,10 @@ def figure(
     >>> len(fig.axes), fig.axes[-1].get_ylabel()
     (4, 'heatmap value')
     """
-    heat = _one_map(heatmap, index)
+    heat_all = _inputs.check_heatmap(_inputs.as_array(heatmap, "heatmap"))
+    heat = _one_map(heat_all, index)
     pixels = _one_image(image, rgb)
-    window = compute_window(heat, norm, vmin, vmax, percentiles)
+    window = compute_window(np.asarray(heat_all), norm, vmin, vmax, percentiles)
     lut = colormap_lut(colormap) / 255.0
     blend = {"image_range": image_range, "rgb": rgb}
     blended = overlay(
@@ -97,12 +100,9 @@ def figure(
         mode=mode,
         alpha=alpha,
         colormap=colormap,
-        norm=norm,
-        vmin=vmin,
-        vmax=vmax,
-        percentiles=percentiles,
         threshold=threshold,
         interpolation=interpolation,
+        **_pinned(window),
         **blend,
     )
     # alpha=0 returns the image exactly as the blend sees it (range, grey->RGB)
@@ -149,8 +149,7 @@ def figure(
     return fig
 
 
-def _one_map(heatmap: ArrayLike, index: int | tuple[int, ...] | None) -> np.ndarray:
-    heat = _inputs.check_heatmap(_inputs.as_array(heatmap, "heatmap"))
+def _one_map(heat: Any, index: int | tuple[int, ...] | None) -> np.ndarray:
     if index is not None:
         try:
             heat = heat[index]
@@ -166,6 +165,15 @@ def _one_map(heatmap: ArrayLike, index: int | tuple[int, ...] | None) -> np.ndar
             "or reduce them first (e.g. heatmap.mean(axis=0))"
         )
     return np.asarray(heat, dtype=np.float64)
+
+
+def _pinned(window: Window) -> dict[str, Any]:
+    """overlay() options that reproduce `window` on any slice of the heatmap."""
+    if window.sigmoid:
+        return {"norm": "sigmoid"}  # pointwise: no window to pin
+    if window.hi <= window.lo and window.flat == 0.5:
+        return {"norm": "symmetric"}  # an all-zero map: every slice is one too
+    return {"vmin": window.lo, "vmax": window.hi}
 
 
 def _one_image(image: ArrayLike, rgb: bool | None) -> np.ndarray:

@@ -106,6 +106,18 @@ def test_saved_png_has_the_figure_size(tmp_path):
     assert saved.shape[1] > 2 * saved.shape[0]
 
 
+@pytest.mark.parametrize("norm", ["symmetric", "sigmoid", "max"])
+def test_a_slice_keeps_the_stack_window(norm):
+    features = np.zeros((3, 4, 6))
+    features[1] = np.random.default_rng(3).normal(size=(4, 6))
+    for index in range(3):
+        fig = figure(make_image(), features, index=index, norm=norm)
+        np.testing.assert_array_equal(
+            fig.axes[2].images[0].get_array(),
+            overlay(make_image(), features, norm=norm)[index],
+        )
+
+
 def test_grey_image_and_constant_heatmap():
     fig = figure(np.linspace(0, 1, 2400).reshape(40, 60), np.full((4, 6), 3.0))
     lo, hi = colorbar_axis(fig).get_ylim()
@@ -117,9 +129,12 @@ def test_leading_axes_need_an_index():
     features = np.random.default_rng(2).normal(size=(5, 4, 6))
     with pytest.raises(ValueError, match="index="):
         figure(make_image(), features)
-    fig = figure(make_image(), features, index=3)
-    assert colorbar_axis(fig).get_ylim() == pytest.approx(
-        (features[3].min(), features[3].max())
+    fig = figure(make_image(), features, index=3, norm="percentile")
+    window = compute_window(features, norm="percentile")
+    assert colorbar_axis(fig).get_ylim() == pytest.approx((window.lo, window.hi))
+    np.testing.assert_array_equal(
+        fig.axes[2].images[0].get_array(),
+        overlay(make_image(), features, norm="percentile")[3],
     )
     with pytest.raises(IndexError, match="leading axes"):
         figure(make_image(), features, index=9)
