@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -63,6 +63,8 @@ class OverlayPlan:
         The result layer's transform (the image's, plus the leading axes').
     lazy : bool
         Whether the result is a dask array (over budget or dask input).
+    multiscale : bool
+        Whether the image, hence the result, is a pyramid.
     """
 
     image: Any
@@ -75,7 +77,7 @@ class OverlayPlan:
     scale: tuple[float, ...]
     translate: tuple[float, ...]
     lazy: bool
-    multiscale: bool = field(default=False)
+    multiscale: bool
 
     @property
     def lead(self) -> tuple[int, ...]:
@@ -233,7 +235,7 @@ def plan_overlay(
             f"add_overlay got unknown option(s) {sorted(unknown)}; "
             f"overlay() accepts {sorted(_DEFAULTS)}"
         )
-    if image_layer is heatmap_layer or image_layer.unique_id == heatmap_layer.unique_id:
+    if image_layer.unique_id == heatmap_layer.unique_id:
         raise ValueError(
             f"image and heatmap are the same layer ({image_layer.name!r}); "
             "choose two different layers"
