@@ -1,5 +1,6 @@
 """The "Heat overlay" dock widget, driven as a user would."""
 
+import pickle
 import time
 from pathlib import Path
 
@@ -234,15 +235,23 @@ def test_closing_the_viewer_mid_computation(qtbot, viewer, widget):
     assert len(viewer.layers) == 0  # nothing was added after closing
 
 
-def test_settings_persist_between_sessions(make_napari_viewer, settings_dir):
+def _saved_settings(settings_dir) -> dict:
+    """What magicgui persisted for the widget (it writes debounced, 0.2 s late)."""
+    saved = list(settings_dir.rglob("*HeatOverlayWidget*"))
+    if not saved:
+        return {}
+    values = pickle.loads(saved[0].read_bytes())
+    return {name: pickle.loads(value) for name, value in values.items()}
+
+
+def test_settings_persist_between_sessions(qtbot, make_napari_viewer, settings_dir):
     viewer = make_napari_viewer()
     widget = _dock(viewer)
     widget.mode.value = "multiply"
     widget.alpha.value = 0.7
     widget.norm.value = "symmetric"
     widget.colormap.value = "turbo"
-    saved = list(settings_dir.rglob("*HeatOverlayWidget*"))
-    assert saved, "magicgui did not write the settings under XDG_CACHE_HOME"
+    qtbot.waitUntil(lambda: _saved_settings(settings_dir).get("colormap") == "turbo")
     viewer.close()
 
     again = HeatOverlayWidget(make_napari_viewer())
