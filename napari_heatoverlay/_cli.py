@@ -137,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_norm_args(options.norm, options.vmin, options.vmax, options.percentiles)
     except (TypeError, ValueError) as error:
         parser.error(str(error))
+    if options.image_range is not None and not np.less(*options.image_range):
+        parser.error("--image-range needs LOW < HIGH")
     try:
         return command(options)
     except KeyboardInterrupt:
@@ -276,6 +278,14 @@ def _add_overlay_options(parser: argparse.ArgumentParser) -> None:
         help="leave pixels whose normalised heat is below this (in [0, 1]) as image",
     )
     group.add_argument(
+        "--image-range",
+        nargs=2,
+        type=_finite,
+        metavar=("LOW", "HIGH"),
+        help="image values shown as black and white (default: 8-bit as is, "
+        "else the image's min and max)",
+    )
+    group.add_argument(
         "--interpolation",
         choices=tuple(INTERPOLATIONS),
         default="linear",
@@ -332,6 +342,9 @@ def _overlay_options(options: argparse.Namespace) -> dict[str, Any]:
         "percentiles": tuple(options.percentiles),
         "threshold": options.threshold,
         "interpolation": options.interpolation,
+        "image_range": None
+        if options.image_range is None
+        else tuple(options.image_range),
     }
 
 

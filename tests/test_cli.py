@@ -110,6 +110,7 @@ def test_every_overlay_option_reaches_overlay(image_file, tmp_path):
         "percentiles": (5.0, 95.0),
         "threshold": 0.25,
         "interpolation": "cubic",
+        "image_range": (20.0, 200.0),
     }
     result = run(
         image_path,
@@ -125,6 +126,9 @@ def test_every_overlay_option_reaches_overlay(image_file, tmp_path):
         "95",
         "--threshold=0.25",
         "--interpolation=cubic",
+        "--image-range",
+        "20",
+        "200",
     )
     assert result.returncode == 0, result.stderr
     expected = overlay(image, heat, **options)
@@ -394,6 +398,7 @@ def test_pickled_heatmap_is_refused_without_running_it(tmp_path, image_file):
         (["--colormap", "nope"], ["--colormap", "viridis"]),
         (["--vmin", "3", "--vmax", "1"], ["vmin", "vmax"]),
         (["--percentiles", "90", "10"], ["percentiles"]),
+        (["--image-range", "9", "1"], ["--image-range", "LOW < HIGH"]),
     ],
 )
 def test_bad_option_values(tmp_path, image_file, option, words):
