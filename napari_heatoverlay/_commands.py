@@ -400,8 +400,11 @@ def show_overlay(
             metadata=metadata,
         )
     layer.data = data
-    layer.scale = plan.scale
-    layer.translate = plan.translate
+    # each transform assignment refreshes the layer: skip unchanged ones
+    if not np.allclose(layer.scale, plan.scale):
+        layer.scale = plan.scale
+    if not np.allclose(layer.translate, plan.translate):
+        layer.translate = plan.translate
     layer.metadata = {**layer.metadata, **metadata}
     return layer
 

@@ -309,3 +309,15 @@ def test_overlay_shows_in_a_screenshot(qtbot, make_napari_viewer):
     assert _brightness_at(viewer, with_overlay, cold) < _brightness_at(
         viewer, plain, cold
     )
+
+
+def test_small_results_blend_at_once_large_ones_in_a_worker(viewer, widget):
+    """A small blend (about 10 ms at 2048 x 2048) is quicker than a worker's setup."""
+    widget.call_button.clicked()
+    assert widget._worker is None  # the coffee overlay was made on the spot
+    (result,) = _results(viewer)
+    assert np.array_equal(result.data, _expected(viewer))
+    image, heat = _big_stack(viewer)
+    widget.image.value, widget.heatmap.value = image, heat
+    widget.call_button.clicked()
+    assert widget._worker is not None
