@@ -81,7 +81,10 @@ def floor_and_control(viewer, app, rounds: int) -> None:
     changes = [
         ("alpha", lambda i: setattr(widget.alpha, "value", 0.3 + 0.4 * (i % 2))),
         ("threshold", lambda i: setattr(widget.threshold, "value", 0.1 * (i % 2))),
-        ("colormap", lambda i: setattr(widget.colormap, "value", ("jet", "magma")[i % 2])),
+        (
+            "colormap",
+            lambda i: setattr(widget.colormap, "value", ("jet", "magma")[i % 2]),
+        ),
     ]
     control = []
     for round_ in range(rounds):
@@ -140,8 +143,9 @@ def slide(viewer, app, rounds: int) -> None:
         return np.repeat(grey[..., None], 3, axis=-1)
 
     pyramid = [
-        da.zeros((-(-100_000 // 2**k),) * 2 + (3,), dtype=np.uint8, chunks=(1024, 1024, 3))
-        .map_blocks(texture, dtype=np.uint8)
+        da.zeros(
+            (-(-100_000 // 2**k),) * 2 + (3,), dtype=np.uint8, chunks=(1024, 1024, 3)
+        ).map_blocks(texture, dtype=np.uint8)
         for k in range(8)
     ]
     heat = np.random.default_rng(2).random((2048, 2048)).astype(np.float32)
@@ -167,7 +171,9 @@ def slide(viewer, app, rounds: int) -> None:
             samples.append(time.perf_counter() - start)
         timings[name] = samples
     report("new view of a 100k x 100k slide, plain", timings["plain"], None)
-    report("new view of the slide, overlay pyramid", timings["overlay"], timings["plain"])
+    report(
+        "new view of the slide, overlay pyramid", timings["overlay"], timings["plain"]
+    )
     viewer.layers.clear()
 
 

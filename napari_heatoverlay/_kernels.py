@@ -151,6 +151,15 @@ def _pool() -> ThreadPoolExecutor:
     return _POOL
 
 
+def _forget_pool() -> None:
+    """A forked child has none of the parent's threads: start a pool afresh."""
+    global _POOL
+    _POOL = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
 def blend(
     image: np.ndarray,
     image_range: tuple[float, float],

@@ -355,3 +355,15 @@ def re_escape(text):
     import re
 
     return re.escape(text)
+
+
+def test_overlay_works_in_a_forked_child_after_the_parent_used_it(image, feature):
+    import multiprocessing
+
+    expected = overlay(np.repeat(np.repeat(image, 8, 0), 8, 1), feature[0, 0])
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        got = pool.apply_async(
+            overlay, (np.repeat(np.repeat(image, 8, 0), 8, 1), feature[0, 0])
+        ).get(timeout=60)
+    assert np.array_equal(got, expected)
