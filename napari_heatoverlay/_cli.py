@@ -24,6 +24,7 @@ from ._colormap import colormap_lut
 from ._kernels import MODES
 from ._normalize import NORMS, check_norm_args
 from ._resample import INTERPOLATIONS
+from ._zarr import is_zarr_path
 
 PROG = "heatoverlay"
 FIGURE_SUFFIXES = (".pdf", ".png", ".svg")
@@ -51,6 +52,7 @@ examples:
   {PROG} cat.jpg logits.npy --norm sigmoid --mode scaled --threshold 0.2 \\
       -o overlay.png --figure figure.pdf
   {PROG} images/ heatmaps/ -o overlays/ --alpha 0.4 --format jpg
+  {PROG} slide.zarr tumour_probability.npy -o overlay.zarr --norm none
   {PROG} demo                 open napari with the sample data and the widget
   {PROG} demo -o demo.png     write the sample overlay, no display needed
 
@@ -62,7 +64,10 @@ heatmaps with several maps:
   axis counts as one channel, so --channel 0 and --reduce work on it too.
 
 outputs:
-  -o picks the format by suffix: .png, .jpg/.jpeg (quality 95), .tif/.tiff.
+  -o picks the format by suffix: .png, .jpg/.jpeg (quality 95), .tif/.tiff,
+  or .zarr for images larger than memory: IMAGE may then be a .zarr array or
+  multiscale group (levels 0, 1, ...), the overlay is streamed to a chunked
+  (multiscale) store chunk by chunk, and the store appears only when whole.
   --figure writes the three-panel figure (image | heatmap | overlay, colour
   bar in heatmap units) as .pdf, .png or .svg, in addition to -o or alone.
   An existing file is never replaced without --force; every file is written
@@ -363,6 +368,8 @@ def _overlay_files(options: argparse.Namespace) -> int:
     for path in (image, heatmap):
         if not path.exists():
             raise UsageError(f"{path}: no such file or folder")
+    if is_zarr_path(image) or (options.output and is_zarr_path(options.output)):
+        return _overlay_to_zarr(image, heatmap, options)
     if image.is_dir() and heatmap.is_dir():
         return _overlay_folders(image, heatmap, options)
     if image.is_dir() or heatmap.is_dir():
@@ -381,6 +388,55 @@ def _overlay_files(options: argparse.Namespace) -> int:
             raise UsageError(f"{output} is an input; write the output elsewhere")
     recipe = _recipe(options)
     return _write_results(*_batch.load_pair(image, heatmap, recipe), options)
+
+
+def _overlay_to_zarr(image: Path, heatmap: Path, options: argparse.Namespace) -> int:
+    """A big image (a .zarr store, or any file) to a chunked .zarr result.
+
+    The overlay stays lazy and is streamed to disk chunk by chunk, so the
+    image may be larger than memory; a .zarr pyramid gives a pyramid.
+    """
+    from ._overlay import overlay
+    from ._zarr import open_zarr_image, write_zarr
+
+    output = Path(options.output) if options.output else None
+    if output is None or not is_zarr_path(output):
+        raise UsageError(
+            f"{image} is a zarr store: write the overlay as one too, -o OUT.zarr"
+        )
+    if options.figure is not None:
+        raise UsageError(
+            "--figure needs an image file, not a zarr store; draw the figure "
+            "from a picture of the region you want to show"
+        )
+    if heatmap.is_dir():
+        raise UsageError(f"{heatmap} is a folder; pass one heatmap file")
+    if _same_path(output, image, heatmap):
+        raise UsageError(f"{output} is an input; write the output elsewhere")
+    if output.exists() and not options.force:
+        raise _imageio.OutputExistsError(
+            f"{output} already exists; pass --force to replace it or choose "
+            "another output"
+        )
+    if is_zarr_path(image):
+        try:
+            levels = open_zarr_image(image)
+        except Exception as error:
+            raise CommandError(
+                f"cannot read {image} as a zarr array or multiscale group: {error}"
+            ) from error
+    else:
+        levels = _imageio.read_image(image)
+    recipe = _recipe(options)
+    heat = _imageio.read_heatmap(
+        heatmap, key=recipe.key, channel=recipe.channel, reduce=recipe.reduce
+    )
+    result = overlay(levels, heat, **_overlay_options(options))
+    written = write_zarr(
+        result, output, overwrite=options.force, progress=sys.stderr.isatty()
+    )
+    print(f"wrote {written}")
+    return 0
 
 
 def _same_path(path: str | Path, *others: Path) -> bool:

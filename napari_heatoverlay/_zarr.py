@@ -13,10 +13,12 @@ import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dask.array as da
 import numpy as np
+
+if TYPE_CHECKING:  # dask loads on first use, so the command line starts fast
+    import dask.array as da
 
 
 def is_zarr_path(path: str | os.PathLike) -> bool:
@@ -32,13 +34,14 @@ def open_zarr_image(path: str | os.PathLike) -> da.Array | list[da.Array]:
 
     Examples
     --------
-    >>> import numpy as np, tempfile, os
+    >>> import numpy as np, dask.array as da, tempfile, os
     >>> store = os.path.join(tempfile.mkdtemp(), "slide.zarr")
     >>> write_zarr(da.zeros((64, 64, 3), dtype=np.uint8), store, progress=False)
     PosixPath('...slide.zarr')
     >>> [level.shape for level in open_zarr_image(store)]
     [(64, 64, 3)]
     """
+    import dask.array as da
     import zarr
 
     node = zarr.open(str(path), mode="r")
@@ -168,6 +171,8 @@ def _as_dask(array: Any) -> da.Array:
 
     Blocks are written concurrently, so two must never share a zarr chunk.
     """
+    import dask.array as da
+
     if not isinstance(array, da.Array):
         array = np.asarray(array)
         return da.from_array(array, chunks=(1,) * (array.ndim - 3) + (2048, 2048, -1))

@@ -502,3 +502,66 @@ def test_demo_viewer_shows_the_sample_and_the_widget(make_napari_viewer):
     show_demo(viewer)
     assert [layer.name for layer in viewer.layers] == ["coffee", "coffee heatmap"]
     assert any("Heat overlay" in name for name in viewer.window.dock_widgets)
+
+
+def test_zarr_pyramid_in_zarr_pyramid_out(tmp_path: Path) -> None:
+    import dask.array as da
+
+    from napari_heatoverlay._zarr import open_zarr_image, write_zarr
+
+    image = make_image(7, (300, 400))
+    levels = [image, image[::2, ::2], image[::4, ::4]]
+    heat = make_heat(7, (12, 16))
+    write_zarr(
+        [da.from_array(level, chunks=(128, 128, 3)) for level in levels],
+        tmp_path / "slide.zarr",
+        progress=False,
+    )
+    np.save(tmp_path / "heat.npy", heat)
+    result = run(
+        tmp_path / "slide.zarr",
+        tmp_path / "heat.npy",
+        "-o",
+        tmp_path / "out.zarr",
+        "--mode",
+        "scaled",
+    )
+    assert result.returncode == 0, result.stderr
+    written = open_zarr_image(tmp_path / "out.zarr")
+    expected = overlay(levels, heat, mode="scaled")
+    assert len(written) == 3
+    for got, want in zip(written, expected, strict=True):
+        assert np.array_equal(got.compute(), want)
+    again = run(
+        tmp_path / "slide.zarr", tmp_path / "heat.npy", "-o", tmp_path / "out.zarr"
+    )
+    assert_one_line_error(again, 2, "already exists", "--force")
+    assert (
+        run(
+            tmp_path / "slide.zarr",
+            tmp_path / "heat.npy",
+            "-o",
+            tmp_path / "out.zarr",
+            "--force",
+        ).returncode
+        == 0
+    )
+
+
+def test_image_file_to_zarr_and_zarr_needs_zarr_output(
+    tmp_path: Path, image_file
+) -> None:
+    path, image = image_file
+    heat = make_heat(8)
+    np.save(tmp_path / "heat.npy", heat)
+    result = run(path, tmp_path / "heat.npy", "-o", tmp_path / "single.zarr")
+    assert result.returncode == 0, result.stderr
+    from napari_heatoverlay._zarr import open_zarr_image
+
+    (level,) = open_zarr_image(tmp_path / "single.zarr")
+    assert np.array_equal(level.compute(), overlay(image, heat))
+    refused = run(
+        tmp_path / "single.zarr", tmp_path / "heat.npy", "-o", tmp_path / "x.png"
+    )
+    assert_one_line_error(refused, 2, "zarr store", "OUT.zarr")
+    assert not (tmp_path / "x.png").exists()
