@@ -2,7 +2,8 @@
 
 The blend engine (:func:`overlay`, :func:`normalize`, :func:`colorize`) works on
 NumPy and dask arrays and imports neither napari nor Qt. :func:`add_overlay`
-(napari glue) and :func:`figure` (matplotlib) are loaded on first use, so
+(napari glue), :func:`figure` (matplotlib) and :func:`write_zarr` (zarr output)
+are loaded on first use, so
 ``import napari_heatoverlay`` stays light enough for scripts and dask workers.
 
 Examples
@@ -20,7 +21,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["add_overlay", "colorize", "figure", "normalize", "overlay"]
+__all__ = ["add_overlay", "colorize", "figure", "normalize", "overlay", "write_zarr"]
 
 _LOCATIONS = {
     "overlay": "napari_heatoverlay._overlay",
@@ -28,6 +29,7 @@ _LOCATIONS = {
     "normalize": "napari_heatoverlay._normalize",
     "add_overlay": "napari_heatoverlay._commands",
     "figure": "napari_heatoverlay._figure",
+    "write_zarr": "napari_heatoverlay._zarr",
 }
 
 

@@ -29,7 +29,8 @@ def reference_normalize(heat, norm="minmax", vmin=None, vmax=None, percentiles=(
         lo, hi = np.percentile(finite, percentiles)
         n = (np.clip(h, lo, hi) - lo) / (hi - lo) if hi > lo else np.zeros_like(h)
     elif norm == "sigmoid":
-        n = 1.0 / (1.0 + np.exp(-h))
+        with np.errstate(over="ignore"):
+            n = 1.0 / (1.0 + np.exp(-h))
     elif norm == "symmetric":
         bound = np.abs(finite).max()
         n = 0.5 + h / (2 * bound) if bound > 0 else np.full_like(h, 0.5)
