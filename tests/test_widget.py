@@ -240,7 +240,10 @@ def _saved_settings(settings_dir) -> dict:
     saved = list(settings_dir.rglob("*HeatOverlayWidget*"))
     if not saved:
         return {}
-    values = pickle.loads(saved[0].read_bytes())
+    try:
+        values = pickle.loads(saved[0].read_bytes())
+    except (EOFError, pickle.UnpicklingError):
+        return {}  # caught mid-write: wait for the next look
     return {name: pickle.loads(value) for name, value in values.items()}
 
 
