@@ -62,10 +62,11 @@ def _blend_rows(  # a flat signature keeps numba's typing simple
     colour = np.empty(width, dtype=np.int32)
     for y in range(y_start, y_stop):
         # 1. this row's heat: combine rows of the column-resampled map
-        heat[:] = 0.0
-        for k in range(y_index.shape[1]):
-            row = y_index[y, k]
-            weight = y_weight[y, k]
+        row, weight = y_index[y, 0], y_weight[y, 0]
+        for x in range(width):
+            heat[x] = weight * rows_x[row, x]
+        for k in range(1, y_index.shape[1]):
+            row, weight = y_index[y, k], y_weight[y, k]
             for x in range(width):
                 heat[x] += weight * rows_x[row, x]
         # 2. colour index, or -1 where the image shows through
@@ -113,11 +114,13 @@ def _alpha_row(image, y, table, image_lo, image_scale, colour, keep, heat_lut, o
     """Mode "alpha": (1 - a) * img + a * c, the common case, kept tight."""
     for x in range(out.shape[1]):
         index = colour[x]
-        for c in range(3):
-            img = _pixel(image, y, x, c, table, image_lo, image_scale)
-            if index < 0:
+        if index < 0:
+            for c in range(3):
+                img = _pixel(image, y, x, c, table, image_lo, image_scale)
                 out[y, x, c] = np.uint8(img + np.float32(0.5))
-            else:
+        else:
+            for c in range(3):
+                img = _pixel(image, y, x, c, table, image_lo, image_scale)
                 out[y, x, c] = np.uint8(keep * img + heat_lut[index, c])
 
 
@@ -129,11 +132,14 @@ def _formula_row(
     for x in range(out.shape[1]):
         index = colour[x]
         n = heat[x]
+        if index < 0:
+            for c in range(3):
+                img = _pixel(image, y, x, c, table, image_lo, image_scale)
+                out[y, x, c] = np.uint8(img + 0.5)
+            continue
         for c in range(3):
             img = _pixel(image, y, x, c, table, image_lo, image_scale)
-            if index < 0:
-                value = img
-            elif mode == 1:
+            if mode == 1:
                 value = (1.0 - a) * img + a * 255.0 * n
             elif mode == 2:
                 value = img * (1.0 - a + a * n)
