@@ -121,8 +121,13 @@ class AxisPlan:
 
 def apply_taps(coefficients: np.ndarray, taps: Taps, axis: int) -> np.ndarray:
     """Resample ``coefficients`` along ``axis`` with ``taps`` (float32 out)."""
-    moved = np.moveaxis(coefficients, axis, -1)
-    out = np.zeros((*moved.shape[:-1], taps.index.shape[0]), dtype=np.float32)
+    shape = [1] * coefficients.ndim
+    shape[axis] = -1
+    out = None
     for k in range(taps.index.shape[1]):
-        out += moved[..., taps.index[:, k]] * taps.weight[:, k]
-    return np.moveaxis(out, -1, axis)
+        term = np.take(coefficients, taps.index[:, k], axis=axis).astype(
+            np.float32, copy=False
+        )
+        term *= taps.weight[:, k].reshape(shape)
+        out = term if out is None else np.add(out, term, out=out)
+    return out
