@@ -52,7 +52,7 @@ def report(name: str, samples: list[float], baseline: list[float] | None) -> Non
 
 
 def floor_and_control(viewer, app, rounds: int) -> None:
-    from napari_heatoverlay._widget import HeatOverlayWidget
+    from napari_heatoverlay.plugin.widget import HeatOverlayWidget
 
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (2048, 2048, 3), dtype=np.uint8)

@@ -68,7 +68,7 @@ timings["whole level 5, 3125x3125 (s)"] = time.perf_counter() - start
 MOVIE = """
 import numpy as np, dask.array as da, tempfile, os
 from napari_heatoverlay import overlay
-from napari_heatoverlay._zarr import write_zarr
+from napari_heatoverlay.io.zarr import write_zarr
 
 def frame(block, block_info=None):
     t = block_info[None]["chunk-location"][0]

@@ -24,12 +24,12 @@ __version__ = "0.1.0"
 __all__ = ["add_overlay", "colorize", "figure", "normalize", "overlay", "write_zarr"]
 
 _LOCATIONS = {
-    "overlay": "napari_heatoverlay._overlay",
-    "colorize": "napari_heatoverlay._overlay",
-    "normalize": "napari_heatoverlay._normalize",
-    "add_overlay": "napari_heatoverlay._commands",
-    "figure": "napari_heatoverlay._figure",
-    "write_zarr": "napari_heatoverlay._zarr",
+    "overlay": "napari_heatoverlay.engine.overlay",
+    "colorize": "napari_heatoverlay.engine.overlay",
+    "normalize": "napari_heatoverlay.engine.normalize",
+    "add_overlay": "napari_heatoverlay.plugin.layers",
+    "figure": "napari_heatoverlay.figures",
+    "write_zarr": "napari_heatoverlay.io.zarr",
 }
 
 

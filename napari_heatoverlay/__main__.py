@@ -2,7 +2,7 @@
 
 import sys
 
-from napari_heatoverlay._cli import main
+from napari_heatoverlay.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from napari_heatoverlay import figure
-from napari_heatoverlay._imageio import write_atomic
-from napari_heatoverlay._sample_data import sample_arrays
+from napari_heatoverlay.io.images import write_atomic
+from napari_heatoverlay.plugin.sample_data import sample_arrays
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "images" / "figure.png"
 OPTIONS = {"colormap": "jet", "alpha": 0.5, "threshold": 0.3}

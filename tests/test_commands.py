@@ -8,8 +8,8 @@ from napari.utils.colormaps import ensure_colormap
 from napari.utils.notifications import notification_manager
 
 from napari_heatoverlay import add_overlay, overlay
-from napari_heatoverlay._commands import MEMORY_BUDGET
-from napari_heatoverlay._sample_data import sample_arrays
+from napari_heatoverlay.plugin.layers import MEMORY_BUDGET
+from napari_heatoverlay.plugin.sample_data import sample_arrays
 
 rng = np.random.default_rng(7)
 

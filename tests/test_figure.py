@@ -13,8 +13,9 @@ from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 
 from napari_heatoverlay import figure, overlay
-from napari_heatoverlay._colormap import colormap_lut
-from napari_heatoverlay._normalize import compute_window
+from napari_heatoverlay.engine.colormap import colormap_lut
+from napari_heatoverlay.engine.normalize import compute_window
+from napari_heatoverlay.engine.options import OverlayOptions
 
 
 def make_image(shape: tuple[int, int] = (40, 60)) -> np.ndarray:
@@ -44,7 +45,9 @@ def test_colour_bar_spans_the_window_in_heatmap_units(options):
     heat = make_heat()
     fig = figure(make_image(), heat, **options)
     keys = ("norm", "vmin", "vmax", "percentiles")
-    window = compute_window(heat, **{k: v for k, v in options.items() if k in keys})
+    window = compute_window(
+        heat, OverlayOptions(**{k: v for k, v in options.items() if k in keys})
+    )
     assert len(fig.axes) == 4
     assert colorbar_axis(fig).get_ylim() == pytest.approx((window.lo, window.hi))
     assert colorbar_axis(fig).get_ylabel() == "heatmap value"
@@ -74,7 +77,7 @@ def test_heatmap_panel_blanks_what_the_overlay_leaves_as_image():
     heat = np.linspace(0.0, 1.0, 24).reshape(4, 6)
     heat[0, 0] = np.nan
     fig = figure(make_image(), heat, threshold=0.3)
-    window = compute_window(heat)
+    window = compute_window(heat, OverlayOptions())
     below = window.apply(heat) < 0.3
     shown = np.ma.masked_invalid(fig.axes[1].images[0].get_array())
     assert shown.mask[0, 0]
@@ -130,7 +133,7 @@ def test_leading_axes_need_an_index():
     with pytest.raises(ValueError, match="index="):
         figure(make_image(), features)
     fig = figure(make_image(), features, index=3, norm="percentile")
-    window = compute_window(features, norm="percentile")
+    window = compute_window(features, OverlayOptions(norm="percentile"))
     assert colorbar_axis(fig).get_ylim() == pytest.approx((window.lo, window.hi))
     np.testing.assert_array_equal(
         fig.axes[2].images[0].get_array(),

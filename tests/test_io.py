@@ -1,4 +1,4 @@
-"""Tests for napari_heatoverlay._io: real files on disk, no mocks."""
+"""Tests for napari_heatoverlay.io.features: real files on disk, no mocks."""
 
 import os
 import pickle
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from napari_heatoverlay._io import (
+from napari_heatoverlay.io.features import (
     FEATURE_SUFFIXES,
     FeatureFileError,
     is_feature_file,

@@ -313,7 +313,11 @@ BAD_OPTIONS = [
     ({"percentiles": (99, 1)}, ValueError, "percentiles must satisfy"),
     ({"percentiles": 5}, ValueError, "percentiles must be two numbers"),
     ({"image_range": (5, 5)}, ValueError, "image_range must be finite with low < high"),
-    ({"image_range": "auto"}, ValueError, "image_range must be (low, high)"),
+    (
+        {"image_range": "auto"},
+        ValueError,
+        "image_range must be two numbers (low, high)",
+    ),
 ]
 
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from napari.errors import ReaderPluginError
 
-from napari_heatoverlay._io import FeatureFileError
-from napari_heatoverlay._reader import get_reader, read_heatmap_layers
+from napari_heatoverlay.io.features import FeatureFileError
+from napari_heatoverlay.plugin.reader import get_reader, read_heatmap_layers
 
 PLUGIN = "napari-heatoverlay"
 needs_torch = pytest.mark.skipif(

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from _reference import reference_resize
 
-from napari_heatoverlay._resample import AxisPlan, apply_taps
+from napari_heatoverlay.engine.resample import AxisPlan, apply_taps
 
 SHAPES = [
     ((8, 24), (32, 96)),

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from napari_heatoverlay import overlay
-from napari_heatoverlay._zarr import open_zarr_image, write_zarr
+from napari_heatoverlay.io.zarr import open_zarr_image, write_zarr
 
 
 def checkerboard(block, block_info=None):
@@ -129,8 +129,10 @@ def test_failed_zarr_write_leaves_nothing_behind(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_runs_unchanged_on_a_local_dask_cluster():
+def test_runs_unchanged_on_a_local_dask_cluster(monkeypatch):
     distributed = pytest.importorskip("distributed")
+    # small tiles blend in NumPy by default; this test is about the kernel
+    monkeypatch.setenv("HEATOVERLAY_JIT", "1")
     image = np.random.default_rng(4).integers(0, 256, (4, 256, 320, 3), dtype=np.uint8)
     heat = np.random.default_rng(5).normal(size=(4, 16, 20))
     lazy = overlay(da.from_array(image, chunks=(1, 128, 160, 3)), heat, mode="scaled")
@@ -144,7 +146,7 @@ def test_runs_unchanged_on_a_local_dask_cluster():
         lazy.compute()  # again: the kernels must not compile twice
 
         def worker_state():
-            from napari_heatoverlay import _kernels
+            from napari_heatoverlay.engine import kernels
 
             gui = sorted(
                 m
@@ -152,7 +154,7 @@ def test_runs_unchanged_on_a_local_dask_cluster():
                 if m.split(".")[0]
                 in ("napari", "PyQt5", "PyQt6", "PySide2", "PySide6", "qtpy", "vispy")
             )
-            return gui, len(_kernels._blend_rows.signatures)
+            return gui, len(kernels.blend_rows.signatures)
 
         states = client.run(worker_state)
     assert len(states) == 2

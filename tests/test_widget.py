@@ -9,10 +9,10 @@ import pytest
 from napari.utils.notifications import notification_manager
 
 from napari_heatoverlay import add_overlay, overlay
-from napari_heatoverlay._kernels import MODES
-from napari_heatoverlay._normalize import NORMS
-from napari_heatoverlay._resample import INTERPOLATIONS
-from napari_heatoverlay._widget import HeatOverlayWidget
+from napari_heatoverlay.engine.kernels import MODES
+from napari_heatoverlay.engine.normalize import NORMS
+from napari_heatoverlay.engine.resample import INTERPOLATIONS
+from napari_heatoverlay.plugin.widget import HeatOverlayWidget
 
 rng = np.random.default_rng(3)
 

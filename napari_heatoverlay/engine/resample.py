@@ -16,8 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-INTERPOLATIONS = {"nearest": 0, "linear": 1, "cubic": 3}
-
 # scipy pads this much before a spline prefilter for mode "nearest"
 _SPLINE_PAD = 12
 

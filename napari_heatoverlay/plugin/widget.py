@@ -20,17 +20,17 @@ from napari.layers import Image, Layer
 from napari.qt.threading import GeneratorWorker, create_worker
 from napari.utils.notifications import show_error, show_info
 
-from . import _inputs
-from ._commands import (
+import napari_heatoverlay.engine.inputs as _inputs
+from napari_heatoverlay.engine.kernels import MODES
+from napari_heatoverlay.engine.normalize import NORMS
+from napari_heatoverlay.engine.resample import INTERPOLATIONS
+from napari_heatoverlay.plugin.layers import (
     OverlayPlan,
     find_overlay_layer,
     order_pair,
     plan_overlay,
     show_overlay,
 )
-from ._kernels import MODES
-from ._normalize import NORMS
-from ._resample import INTERPOLATIONS
 
 #: ``colormap`` value meaning "use the heatmap layer's colormap".
 LAYER_COLORMAP = "layer"
@@ -201,7 +201,7 @@ class HeatOverlayWidget(FunctionGui):
 
     def _export_figure(self) -> None:
         """Save the current pair as a publication figure (``figure()``)."""
-        from ._figure import figure
+        from napari_heatoverlay.figures import figure
 
         path = self.export_path.value
         image, heatmap = self.image.value, self.heatmap.value

@@ -19,12 +19,13 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from . import _batch, _imageio
-from ._colormap import colormap_lut
-from ._kernels import MODES
-from ._normalize import NORMS, check_norm_args
-from ._resample import INTERPOLATIONS
-from ._zarr import is_zarr_path
+import napari_heatoverlay.cli.batch as _batch
+import napari_heatoverlay.io.images as _imageio
+from napari_heatoverlay.engine.colormap import colormap_lut
+from napari_heatoverlay.engine.kernels import MODES
+from napari_heatoverlay.engine.normalize import NORMS, check_norm_args
+from napari_heatoverlay.engine.resample import INTERPOLATIONS
+from napari_heatoverlay.io.zarr import is_zarr_path
 
 PROG = "heatoverlay"
 FIGURE_SUFFIXES = (".pdf", ".png", ".svg")
@@ -127,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Examples
     --------
-    >>> from napari_heatoverlay._cli import main
+    >>> from napari_heatoverlay.cli.main import main
     >>> main(["demo", "-o", "demo.png"])  # doctest: +SKIP
     0
     """
@@ -396,8 +397,8 @@ def _overlay_to_zarr(image: Path, heatmap: Path, options: argparse.Namespace) ->
     The overlay stays lazy and is streamed to disk chunk by chunk, so the
     image may be larger than memory; a .zarr pyramid gives a pyramid.
     """
-    from ._overlay import overlay
-    from ._zarr import open_zarr_image, write_zarr
+    from napari_heatoverlay.engine.overlay import overlay
+    from napari_heatoverlay.io.zarr import open_zarr_image, write_zarr
 
     output = Path(options.output) if options.output else None
     if output is None or not is_zarr_path(output):
@@ -467,13 +468,13 @@ def _write_results(
 ) -> int:
     overlay_options = _overlay_options(options)
     if options.output is not None:
-        from ._overlay import overlay
+        from napari_heatoverlay.engine.overlay import overlay
 
         blended = overlay(image, heatmap, **overlay_options)
         written = _imageio.write_output(options.output, blended, force=options.force)
         print(f"wrote {written}")
     if options.figure is not None:
-        from ._figure import figure
+        from napari_heatoverlay.figures import figure
 
         drawing = figure(image, heatmap, **overlay_options)
         suffix = Path(options.figure).suffix.lower()
@@ -571,7 +572,7 @@ def _report_unpaired(pairing: _batch.Pairing) -> int:
 def _demo(options: argparse.Namespace) -> int:
     if options.output is None and options.figure is None:
         return _open_demo_viewer()
-    from ._sample_data import sample_arrays
+    from napari_heatoverlay.plugin.sample_data import sample_arrays
 
     _check_outputs(options)
     return _write_results(*sample_arrays(), options)

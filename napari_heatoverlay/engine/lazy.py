@@ -21,9 +21,15 @@ import numpy as np
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from ._blend import BlendOptions, PreparedHeat, blend_region, prepare_heat
-from ._inputs import is_dask, source_index
-from ._normalize import Window, compute_window
+from napari_heatoverlay.engine.blend import (
+    BlendOptions,
+    PreparedHeat,
+    blend_region,
+    prepare_heat,
+)
+from napari_heatoverlay.engine.inputs import is_dask, source_index
+from napari_heatoverlay.engine.normalize import Window, compute_window
+from napari_heatoverlay.engine.options import OverlayOptions
 
 # spatial chunk for NumPy images turned lazy: big enough for a fast kernel,
 # small enough that a viewer computes little it does not show
@@ -36,21 +42,15 @@ _prepared: OrderedDict[str, PreparedHeat] = OrderedDict()
 _prepared_lock = threading.Lock()
 
 
-def lazy_window(
-    heat: da.Array,
-    norm: str,
-    vmin: float | None,
-    vmax: float | None,
-    percentiles: tuple[float, float],
-) -> Window | Any:
+def lazy_window(heat: da.Array, options: OverlayOptions) -> Window | Any:
     """The normalisation window of a dask heatmap, as a dask Delayed.
 
     Nothing is computed here; the whole heatmap is reduced in one task when
     the first chunk of the result is asked for.
     """
-    if vmin is not None and vmax is not None:
-        return compute_window(np.zeros(1), norm, vmin, vmax, percentiles)
-    return dask.delayed(compute_window, pure=True)(heat, norm, vmin, vmax, percentiles)
+    if options.vmin is not None and options.vmax is not None:
+        return compute_window(np.zeros(1), options)
+    return dask.delayed(compute_window, pure=True)(heat, options)
 
 
 def overlay_lazy(

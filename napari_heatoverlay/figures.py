@@ -14,10 +14,12 @@ from matplotlib.colors import ListedColormap, Normalize
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-from . import _inputs
-from ._colormap import colormap_lut
-from ._normalize import Window, compute_window
-from ._overlay import overlay
+import napari_heatoverlay.engine.inputs as _inputs
+from napari_heatoverlay.engine.colormap import colormap_lut
+from napari_heatoverlay.engine.formulas import image_rgb8
+from napari_heatoverlay.engine.normalize import Window, compute_window
+from napari_heatoverlay.engine.options import OverlayOptions, with_options
+from napari_heatoverlay.engine.overlay import render
 
 _PANEL_HEIGHT = 3.0  # inches
 _MAX_WIDTH = 16.0  # inches
@@ -26,24 +28,15 @@ _LABELS_WIDTH = 0.6  # inches, ticks and label of the colour bar
 _SIGMOID_SAMPLES = 1024
 
 
+@with_options()
 def figure(
     image: ArrayLike,
     heatmap: ArrayLike,
     *,
     index: int | tuple[int, ...] | None = None,
-    mode: str = "alpha",
-    alpha: float = 0.5,
-    colormap: Any = "jet",
-    norm: str = "minmax",
-    vmin: float | None = None,
-    vmax: float | None = None,
-    percentiles: tuple[float, float] = (1, 99),
-    threshold: float | None = None,
-    interpolation: str = "linear",
-    image_range: tuple[float, float] | None = None,
-    rgb: bool | None = None,
     label: str = "heatmap value",
     dpi: float = 150,
+    **options: Any,
 ) -> Figure:
     """Draw image, heatmap and overlay side by side with a colour bar.
 
@@ -65,12 +58,13 @@ def figure(
         ``heatmap[index]`` is 2-D. As in ``overlay(image, heatmap)[index]``,
         the window comes from the whole heatmap, so the figures of a stack's
         slices share one colour scale.
-    mode, alpha, colormap, norm, vmin, vmax, percentiles, threshold, interpolation, image_range, rgb
-        As for :func:`napari_heatoverlay.overlay`.
     label : str
         Colour bar label.
     dpi : float
         Resolution, for saving as PNG.
+    **options
+        Every option of :func:`napari_heatoverlay.overlay` (``mode``,
+        ``alpha``, ``colormap``, ``norm``, ...), with its default.
 
     Returns
     -------
@@ -88,28 +82,19 @@ def figure(
     >>> len(fig.axes), fig.axes[-1].get_ylabel()
     (4, 'heatmap value')
     """
+    settings = OverlayOptions.from_kwargs(**options)
     heat_all = _inputs.check_heatmap(_inputs.as_array(heatmap, "heatmap"))
     heat = _one_map(heat_all, index)
-    pixels = _one_image(image, rgb)
-    window = compute_window(np.asarray(heat_all), norm, vmin, vmax, percentiles)
-    lut = colormap_lut(colormap) / 255.0
-    blend = {"image_range": image_range, "rgb": rgb}
-    blended = overlay(
-        pixels,
-        heat,
-        mode=mode,
-        alpha=alpha,
-        colormap=colormap,
-        threshold=threshold,
-        interpolation=interpolation,
-        **_pinned(window),
-        **blend,
-    )
-    # alpha=0 returns the image exactly as the blend sees it (range, grey->RGB)
-    shown_image = overlay(pixels, heat, alpha=0.0, **blend)
+    pixels = _one_image(image, settings.rgb)
+    window = compute_window(np.asarray(heat_all), settings)
+    lut = colormap_lut(settings.colormap) / 255.0
+    blended = render(pixels, heat, settings, window=window)
+    image_grid, _ = _inputs.split_image(pixels, settings.rgb)
+    bounds = _inputs.image_range_for(image_grid, settings.image_range)
+    shown_image = image_rgb8(image_grid, bounds)
     shown_heat = window.apply(heat)
-    if threshold is not None:
-        shown_heat[shown_heat < threshold] = np.nan
+    if settings.threshold is not None:
+        shown_heat[shown_heat < settings.threshold] = np.nan
 
     height, width = blended.shape[:2]
     size = _figsize(height, width)
@@ -129,8 +114,8 @@ def figure(
     axes[2].imshow(blended)
     titles = (
         "Image",
-        f"Heatmap ({heat.shape[0]} \N{MULTIPLICATION SIGN} {heat.shape[1]}, {norm})",
-        f"Overlay ({mode}, $\\alpha$ = {alpha:g})",
+        f"Heatmap ({heat.shape[0]} \N{MULTIPLICATION SIGN} {heat.shape[1]}, {settings.norm})",
+        f"Overlay ({settings.mode}, $\\alpha$ = {settings.alpha:g})",
     )
     for ax, title in zip(axes, titles, strict=True):
         ax.set_title(title)
@@ -143,7 +128,7 @@ def figure(
         pad=0.01,
         shrink=0.9,
     )
-    level = _threshold_level(window, threshold)
+    level = _threshold_level(window, settings.threshold)
     if level is not None:
         colorbar.ax.axhline(level, color="black", linewidth=1.0)
     return fig
@@ -165,15 +150,6 @@ def _one_map(heat: Any, index: int | tuple[int, ...] | None) -> np.ndarray:
             "or reduce them first (e.g. heatmap.mean(axis=0))"
         )
     return np.asarray(heat, dtype=np.float64)
-
-
-def _pinned(window: Window) -> dict[str, Any]:
-    """overlay() options that reproduce `window` on any slice of the heatmap."""
-    if window.sigmoid:
-        return {"norm": "sigmoid"}  # pointwise: no window to pin
-    if window.hi <= window.lo and window.flat == 0.5:
-        return {"norm": "symmetric"}  # an all-zero map: every slice is one too
-    return {"vmin": window.lo, "vmax": window.hi}
 
 
 def _one_image(image: ArrayLike, rgb: bool | None) -> np.ndarray:

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import __version__, _inputs
-from ._overlay import overlay
+import napari_heatoverlay.engine.inputs as _inputs
+from napari_heatoverlay import __version__
+from napari_heatoverlay.engine.overlay import overlay
 
 if TYPE_CHECKING:
     import napari.layers

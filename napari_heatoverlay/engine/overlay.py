@@ -7,9 +7,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _inputs
-from ._blend import BlendOptions, PreparedHeat, blend_region, prepare_heat
-from ._normalize import Window, compute_window
+import napari_heatoverlay.engine.inputs as _inputs
+from napari_heatoverlay.engine.blend import (
+    BlendOptions,
+    PreparedHeat,
+    blend_region,
+    prepare_heat,
+)
+from napari_heatoverlay.engine.colormap import colormap_lut
+from napari_heatoverlay.engine.normalize import Window, compute_window
+from napari_heatoverlay.engine.options import OverlayOptions
 
 
 def overlay(
@@ -96,22 +103,46 @@ def overlay(
     >>> overlay(image, features[0, :4], mode="scaled", threshold=0.2).shape
     (4, 32, 96, 3)
     """
-    lut, order = _inputs.check_options(
-        mode,
-        alpha,
-        colormap,
-        norm,
-        vmin,
-        vmax,
-        percentiles,
-        threshold,
-        interpolation,
+    options = OverlayOptions(
+        mode=mode,
+        alpha=alpha,
+        colormap=colormap,
+        norm=norm,
+        vmin=vmin,
+        vmax=vmax,
+        percentiles=percentiles,
+        threshold=threshold,
+        interpolation=interpolation,
+        image_range=image_range,
+        rgb=rgb,
     )
-    options = BlendOptions(mode, float(alpha), lut, threshold, order)
+    return render(image, heatmap, options)
+
+
+def render(
+    image: ArrayLike | list | tuple,
+    heatmap: ArrayLike | list | tuple,
+    options: OverlayOptions,
+    *,
+    window: Window | None = None,
+) -> Any:
+    """:func:`overlay` with validated options; the CLI, napari and figures call it.
+
+    `window`, when given, replaces the one the norm computes from `heatmap`
+    (a figure of one slice keeps the whole stack's window).
+    """
+    blend_options = BlendOptions(
+        options.mode,
+        options.alpha,
+        colormap_lut(options.colormap),
+        options.threshold,
+        options.interpolation.order,
+    )
     images, heatmaps, pyramid = _levels(image, heatmap)
-    window = _window(heatmaps[0], norm, vmin, vmax, percentiles)
+    if window is None:
+        window = _window(heatmaps[0], options)
     results = [
-        _overlay_level(level, heat, options, window, image_range, rgb)
+        _overlay_level(level, heat, blend_options, window, options)
         for level, heat in zip(images, heatmaps, strict=True)
     ]
     return results if pyramid else results[0]
@@ -149,9 +180,7 @@ def colorize(
     """
     heat = _inputs.check_heatmap(_inputs.as_array(heatmap, "heatmap"))
     black = np.zeros(heat.shape[-2:], dtype=np.uint8)
-    return overlay(
-        black,
-        np.asarray(heat),
+    options = OverlayOptions(
         mode="alpha",
         alpha=1.0,
         colormap=colormap,
@@ -162,6 +191,7 @@ def colorize(
         image_range=(0, 255),
         rgb=False,
     )
+    return render(black, np.asarray(heat), options)
 
 
 def _levels(image: Any, heatmap: Any) -> tuple[list, list, bool]:
@@ -189,31 +219,30 @@ def _levels(image: Any, heatmap: Any) -> tuple[list, list, bool]:
     return images, heatmaps, pyramid
 
 
-def _window(heat: Any, norm: str, vmin: Any, vmax: Any, percentiles: Any) -> Any:
+def _window(heat: Any, options: OverlayOptions) -> Any:
     """The normalisation window; lazy (a dask Delayed) for a dask heatmap."""
     if _inputs.is_dask(heat):
-        from ._lazy import lazy_window
+        from napari_heatoverlay.engine.lazy import lazy_window
 
-        return lazy_window(heat, norm, vmin, vmax, percentiles)
-    return compute_window(heat, norm, vmin, vmax, percentiles)
+        return lazy_window(heat, options)
+    return compute_window(heat, options)
 
 
 def _overlay_level(
     image: Any,
     heat: Any,
-    options: BlendOptions,
+    blend_options: BlendOptions,
     window: Any,
-    image_range: Any,
-    rgb: bool | None,
+    options: OverlayOptions,
 ) -> Any:
-    image, _ = _inputs.split_image(image, rgb)
+    image, _ = _inputs.split_image(image, options.rgb)
     lead = _inputs.leading_shape(image.shape[:-3], heat.shape[:-2])
-    bounds = _inputs.image_range_for(image, image_range)
+    bounds = _inputs.image_range_for(image, options.image_range)
     if _inputs.is_dask(image) or _inputs.is_dask(heat):
-        from ._lazy import overlay_lazy
+        from napari_heatoverlay.engine.lazy import overlay_lazy
 
-        return overlay_lazy(image, heat, options, window, bounds, lead)
-    return _overlay_eager(image, heat, options, window, bounds, lead)
+        return overlay_lazy(image, heat, blend_options, window, bounds, lead)
+    return _overlay_eager(image, heat, blend_options, window, bounds, lead)
 
 
 def _overlay_eager(

@@ -10,11 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from ._colormap import colormap_lut
-from ._kernels import MODES
-from ._normalize import check_norm_args
-from ._resample import INTERPOLATIONS
-
 
 def is_dask(array: Any) -> bool:
     """True for a dask array (without importing dask when it is not in use)."""
@@ -116,20 +111,12 @@ def source_index(index: tuple[int, ...], lead: tuple[int, ...]) -> tuple[int, ..
     )
 
 
-def image_range_for(image: Any, image_range: Any) -> tuple[float, float]:
-    """Resolve ``image_range``: the raw values that map to 0 and 255."""
+def image_range_for(
+    image: Any, image_range: tuple[float, float] | None
+) -> tuple[float, float]:
+    """Resolve a validated ``image_range``: the raw values that map to 0 and 255."""
     if image_range is not None:
-        try:
-            lo, hi = (float(v) for v in image_range)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"image_range must be (low, high) numbers, got {image_range!r}"
-            ) from None
-        if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
-            raise ValueError(
-                f"image_range must be finite with low < high, got {image_range!r}"
-            )
-        return lo, hi
+        return image_range
     if image.dtype == np.uint8:
         return 0.0, 255.0
     if is_dask(image):
@@ -145,35 +132,3 @@ def image_range_for(image: Any, image_range: Any) -> tuple[float, float]:
     if values.dtype.kind == "f" and lo >= 0.0 and hi <= 1.0:
         return 0.0, 1.0
     return lo, hi
-
-
-def check_options(
-    mode: str,
-    alpha: float,
-    colormap: Any,
-    norm: str,
-    vmin: float | None,
-    vmax: float | None,
-    percentiles: tuple[float, float],
-    threshold: float | None,
-    interpolation: str,
-) -> tuple[np.ndarray, int]:
-    """Validate the scalar options; return the colour table and spline order."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    _unit_interval("alpha", alpha)
-    if threshold is not None:
-        _unit_interval("threshold", threshold)
-    if interpolation not in INTERPOLATIONS:
-        raise ValueError(
-            f"interpolation must be one of {tuple(INTERPOLATIONS)}, got {interpolation!r}"
-        )
-    check_norm_args(norm, vmin, vmax, percentiles)
-    return colormap_lut(colormap), INTERPOLATIONS[interpolation]
-
-
-def _unit_interval(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-        raise TypeError(f"{name} must be a number in [0, 1], got {value!r}")
-    if not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}")

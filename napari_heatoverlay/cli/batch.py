@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _imageio
-from ._overlay import overlay
+import napari_heatoverlay.io.images as _imageio
+from napari_heatoverlay.engine.overlay import overlay
 
 
 @dataclass(frozen=True)

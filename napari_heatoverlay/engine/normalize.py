@@ -8,12 +8,11 @@ resampling) and reused for every slice, pyramid level and colour bar.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-NORMS = ("minmax", "max", "percentile", "sigmoid", "symmetric", "none")
+from napari_heatoverlay.engine.options import Norm, OverlayOptions
 
 
 @dataclass(frozen=True)
@@ -56,39 +55,6 @@ class Window:
         return n
 
 
-def check_norm_args(
-    norm: str,
-    vmin: float | None,
-    vmax: float | None,
-    percentiles: tuple[float, float],
-) -> None:
-    """Raise a helpful error for an invalid norm, window or percentile pair."""
-    if norm not in NORMS:
-        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
-    for name, value in (("vmin", vmin), ("vmax", vmax)):
-        if value is not None and not np.isfinite(_as_float(name, value)):
-            raise ValueError(f"{name} must be a finite number or None, got {value!r}")
-    if vmin is not None and vmax is not None and float(vmin) > float(vmax):
-        raise ValueError(f"vmin ({vmin}) must not be greater than vmax ({vmax})")
-    try:
-        low, high = (float(p) for p in percentiles)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"percentiles must be two numbers (low, high), got {percentiles!r}"
-        ) from None
-    if not 0.0 <= low < high <= 100.0:
-        raise ValueError(
-            f"percentiles must satisfy 0 <= low < high <= 100, got {percentiles!r}"
-        )
-
-
-def _as_float(name: str, value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number or None, got {value!r}") from None
-
-
 def finite_values(heat: ArrayLike) -> np.ndarray:
     """Return the finite values of ``heat`` as a flat float64 array."""
     values = np.asarray(heat)
@@ -101,42 +67,35 @@ def finite_values(heat: ArrayLike) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
-def compute_window(
-    heat: ArrayLike,
-    norm: str = "minmax",
-    vmin: float | None = None,
-    vmax: float | None = None,
-    percentiles: tuple[float, float] = (1, 99),
-) -> Window:
-    """Compute the :class:`Window` that ``norm`` gives for the whole ``heat``.
+def compute_window(heat: ArrayLike, options: OverlayOptions) -> Window:
+    """Compute the :class:`Window` that ``options.norm`` gives for the whole ``heat``.
 
-    ``vmin``/``vmax``, when given, fix the window (a linear one, whatever the
-    norm); a missing bound comes from the data's min or max.
+    ``options.vmin``/``options.vmax``, when given, fix the window (a linear
+    one, whatever the norm); a missing bound comes from the data's min or max.
     """
-    check_norm_args(norm, vmin, vmax, percentiles)
+    norm, vmin, vmax = options.norm, options.vmin, options.vmax
     if vmin is not None and vmax is not None:
-        return Window(float(vmin), float(vmax))
-    if norm == "none" and vmin is None and vmax is None:
+        return Window(vmin, vmax)
+    if norm == Norm.NONE and vmin is None and vmax is None:
         return Window(0.0, 1.0)
     values = finite_values(heat)
     if values.size == 0:
         return Window(0.0, 1.0, flat=0.0)
-    if vmin is not None or vmax is not None or norm in ("minmax", "sigmoid", "none"):
+    if vmin is not None or vmax is not None or norm in (Norm.MINMAX, Norm.SIGMOID):
         lo, hi = float(values.min()), float(values.max())
         if vmin is not None or vmax is not None:
             return Window(
-                float(vmin) if vmin is not None else lo,
-                float(vmax) if vmax is not None else hi,
+                vmin if vmin is not None else lo, vmax if vmax is not None else hi
             )
-        if norm == "sigmoid":
+        if norm == Norm.SIGMOID:
             return Window(lo, hi, sigmoid=True)
         return Window(lo, hi)
-    if norm == "max":
+    if norm == Norm.MAX:
         top = float(values.max())
         constant = top == float(values.min())
         return Window(0.0, 0.0 if constant else max(top, 0.0))
-    if norm == "percentile":
-        lo, hi = np.percentile(values, percentiles)
+    if norm == Norm.PERCENTILE:
+        lo, hi = np.percentile(values, options.percentiles)
         return Window(float(lo), float(hi))
     bound = float(np.abs(values).max())
     return Window(-bound, bound, flat=0.5)
@@ -186,5 +145,5 @@ def normalize(
     array([[0.  , 0.5 ],
            [0.75, 1.  ]], dtype=float32)
     """
-    window = compute_window(heatmap, norm, vmin, vmax, percentiles)
-    return window.apply(np.asarray(heatmap))
+    options = OverlayOptions(norm=norm, vmin=vmin, vmax=vmax, percentiles=percentiles)
+    return compute_window(heatmap, options).apply(np.asarray(heatmap))

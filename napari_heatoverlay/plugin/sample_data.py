@@ -41,7 +41,7 @@ def sample_arrays() -> tuple[np.ndarray, np.ndarray]:
 
     Examples
     --------
-    >>> from napari_heatoverlay._sample_data import sample_arrays
+    >>> from napari_heatoverlay.plugin.sample_data import sample_arrays
     >>> image, heatmap = sample_arrays()
     >>> image.shape, image.dtype.name, heatmap.shape, heatmap.dtype.name
     ((400, 600, 3), 'uint8', (20, 30), 'float32')
@@ -80,11 +80,11 @@ def make_sample_data() -> list[tuple[Any, dict, str]]:
 
     Examples
     --------
-    >>> from napari_heatoverlay._sample_data import make_sample_data
+    >>> from napari_heatoverlay.plugin.sample_data import make_sample_data
     >>> [kwargs["name"] for _, kwargs, _ in make_sample_data()]
     ['coffee', 'coffee heatmap']
     """
-    from ._reader import HEATMAP_COLORMAP
+    from napari_heatoverlay.plugin.reader import HEATMAP_COLORMAP
 
     image, heatmap = sample_arrays()
     image_kwargs = {

@@ -1,25 +1,22 @@
-"""The fused blend pass, compiled with numba.
+"""The fused blend pass, compiled with numba (the only module that imports it).
 
 One pass per output row: combine the row's heat from the column-resampled
 map (the row taps), look the colour up, blend it with the image row and write
 uint8. Nothing of full size is allocated but the output. The kernel releases
-the GIL; :func:`blend` splits the rows over a few threads.
+the GIL, so :mod:`~napari_heatoverlay.engine.blend` can split the rows over
+a few threads. :mod:`~napari_heatoverlay.engine.formulas` is the same pass in
+NumPy, for work too small to be worth compiling.
+
+Compiled code is cached beside this file, or, when the package folder is not
+writable (a read-only install), in a user cache folder; with neither, the
+kernel compiles in memory on every start.
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
-from numba import njit
 
-MODES = ("alpha", "gray", "multiply", "scaled", "additive")
-_MODE_CODE = {name: code for code, name in enumerate(MODES)}
-
-_THREADS = max(1, min(os.cpu_count() or 1, 8))
-_POOL: ThreadPoolExecutor | None = None
-_ROWS_PER_TASK = 64
+from napari_heatoverlay.engine.jit import njit
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -32,7 +29,7 @@ def _pixel(image, y, x, c, table, image_lo, image_scale):
 
 
 @njit(nogil=True, cache=True)
-def _blend_rows(  # a flat signature keeps numba's typing simple
+def blend_rows(  # a flat signature keeps numba's typing simple
     image,
     image_table,
     image_lo,
@@ -148,85 +145,3 @@ def _formula_row(
             else:
                 value = min(img + a * lut[index, c], 255.0)
             out[y, x, c] = np.uint8(value + 0.5)
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(_THREADS, thread_name_prefix="heatoverlay")
-    return _POOL
-
-
-def _forget_pool() -> None:
-    """A forked child has none of the parent's threads: start a pool afresh."""
-    global _POOL
-    _POOL = None
-
-
-os.register_at_fork(after_in_child=_forget_pool)
-
-
-def blend(
-    image: np.ndarray,
-    image_range: tuple[float, float],
-    rows_x: np.ndarray,
-    y_index: np.ndarray,
-    y_weight: np.ndarray,
-    clip: tuple[float, float],
-    invalid: tuple[np.ndarray, np.ndarray] | None,
-    lut: np.ndarray,
-    mode: str,
-    alpha: float,
-    threshold: float | None,
-    out: np.ndarray,
-) -> np.ndarray:
-    """Blend one 2-D slice into ``out`` (shape (Y, X, 3), uint8).
-
-    ``image`` is (Y, X, C) with C in {1, 3}; ``image_range`` maps its values
-    to 0..255. ``rows_x`` is the heat already resampled along X; ``y_index``
-    and ``y_weight`` combine its rows into each output row. ``invalid`` is a
-    pair (``invalid_x`` rows, nearest row per output row) marking pixels with
-    no heat, or None.
-    """
-    lo, hi = image_range
-    scale = 255.0 / (hi - lo) if hi > lo else 0.0
-    image_table = None
-    if image.dtype == np.uint8:
-        levels = (np.arange(256, dtype=np.float64) - lo) * scale
-        image_table = np.clip(levels, 0.0, 255.0).astype(np.float32)
-    if image.shape[2] == 1:
-        image = np.broadcast_to(image, (*image.shape[:2], 3))
-    if invalid is None:
-        invalid_x = np.zeros((1, 1), dtype=np.bool_)
-        y_nearest = np.zeros(1, dtype=np.intp)
-    else:
-        invalid_x, y_nearest = invalid
-    cut = -1.0 if threshold is None else float(threshold)
-    args = (
-        image,
-        image_table,
-        float(lo),
-        float(scale),
-        rows_x,
-        y_index,
-        y_weight,
-        np.float32(clip[0]),
-        np.float32(clip[1]),
-        invalid_x,
-        y_nearest,
-        invalid is not None,
-        lut,
-        _MODE_CODE[mode],
-        float(alpha),
-        np.float32(cut),
-        out,
-    )
-    height = out.shape[0]
-    if _THREADS == 1 or height < 2 * _ROWS_PER_TASK:
-        _blend_rows(*args, 0, height)
-        return out
-    step = max(_ROWS_PER_TASK, -(-height // (4 * _THREADS)))
-    bands = [(start, min(start + step, height)) for start in range(0, height, step)]
-    for future in [_pool().submit(_blend_rows, *args, *band) for band in bands]:
-        future.result()
-    return out

@@ -1,7 +1,7 @@
 """npe2 reader: open feature arrays as heatmap layers (thin glue over ``_io``).
 
 A file that turns out to be broken makes the reader function raise
-:class:`~napari_heatoverlay._io.FeatureFileError`; napari passes the message to
+:class:`~napari_heatoverlay.io.features.FeatureFileError`; napari passes the message to
 the user (wrapped in a ``ReaderPluginError`` when it picked the reader itself)
 and, because every path is read before any layer data is returned, adds no
 layer.
@@ -14,7 +14,11 @@ from collections.abc import Callable, Sequence
 
 from napari.types import LayerDataTuple
 
-from napari_heatoverlay._io import FeatureArray, is_feature_file, read_feature_arrays
+from napari_heatoverlay.io.features import (
+    FeatureArray,
+    is_feature_file,
+    read_feature_arrays,
+)
 
 __all__ = ["HEATMAP_COLORMAP", "get_reader", "read_heatmap_layers"]
 

@@ -49,7 +49,7 @@ class FeatureFileError(ValueError):
 
     Examples
     --------
-    >>> from napari_heatoverlay._io import FeatureFileError, read_feature_arrays
+    >>> from napari_heatoverlay.io.features import FeatureFileError, read_feature_arrays
     >>> try:
     ...     read_feature_arrays("features.csv")
     ... except FeatureFileError as error:

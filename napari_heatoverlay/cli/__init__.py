@@ -1,0 +1,1 @@
+"""The ``heatoverlay`` command. Imports no Qt, and nothing heavy for ``--help``."""

@@ -1,0 +1,1 @@
+"""The blend engine: arrays in, arrays out. Imports neither napari nor Qt."""

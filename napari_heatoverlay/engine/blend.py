@@ -1,0 +1,217 @@
+"""Blend one 2-D slice (or a rectangle of it): resampling plan + blend pass.
+
+A heat slice is prepared once (:func:`prepare_heat`: normalise, fill the
+heat-less pixels, run the prefilters); every rectangle of the image then only
+resamples the few heat rows and the columns it needs, and :func:`blend` runs
+the pass over the rows: in NumPy for small work (no compilation to wait
+for), with the numba kernel split into row bands on a few threads otherwise.
+Both give the same pixels.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from napari_heatoverlay.engine import formulas
+from napari_heatoverlay.engine.normalize import Window
+from napari_heatoverlay.engine.options import Mode
+from napari_heatoverlay.engine.resample import AxisPlan, apply_taps
+
+#: Outputs with fewer pixels than this blend in NumPy unless the kernel is
+#: already compiled: about 40 ms of NumPy, against about a second to import
+#: numba and load (or compile) the kernel.
+JIT_PIXELS = 2**21
+_MODE_CODE = {mode: code for code, mode in enumerate(Mode)}
+_THREADS = max(1, min(os.cpu_count() or 1, 8))
+_ROWS_PER_TASK = 64
+_POOL: ThreadPoolExecutor | None = None
+
+
+@dataclass(frozen=True)
+class BlendOptions:
+    """Validated options shared by every slice of one ``overlay`` call."""
+
+    mode: Mode
+    alpha: float
+    lut: np.ndarray
+    threshold: float | None
+    order: int
+
+
+@dataclass(frozen=True)
+class PreparedHeat:
+    """A heat slice ready to be resampled onto a grid of ``full_shape``."""
+
+    coefficients: np.ndarray  # normalised, NaN filled, prefiltered
+    invalid: np.ndarray | None  # True where the heat slice had no finite value
+    clip: tuple[float, float]  # range of the finite normalised values
+    rows: AxisPlan
+    cols: AxisPlan
+
+
+def prepare_heat(
+    heat: np.ndarray, window: Window, full_shape: tuple[int, int], order: int
+) -> PreparedHeat:
+    """Normalise a 2-D heat slice and prefilter it for ``full_shape``."""
+    n = window.apply(heat)
+    finite = np.isfinite(n)
+    rows = AxisPlan(n.shape[0], full_shape[0], order)
+    cols = AxisPlan(n.shape[1], full_shape[1], order)
+    if finite.all():
+        invalid, filled = None, n
+        clip = (float(n.min()), float(n.max()))
+    else:
+        invalid, filled = ~finite, np.where(finite, n, 0.0)
+        clip = (
+            (float(n[finite].min()), float(n[finite].max())) if finite.any() else (0, 1)
+        )
+    coefficients = cols.prefilter(rows.prefilter(filled, 0), 1)
+    return PreparedHeat(coefficients, invalid, clip, rows, cols)
+
+
+def blend_region(
+    image: np.ndarray,
+    heat: PreparedHeat,
+    options: BlendOptions,
+    image_range: tuple[float, float],
+    region: tuple[int, int, int, int] | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Blend prepared heat onto ``image`` for one rectangle of the full grid.
+
+    Parameters
+    ----------
+    image : ndarray, shape (y1 - y0, x1 - x0, C)
+        The image pixels of the rectangle, C in {1, 3}.
+    region : (y0, y1, x0, x1), optional
+        The rectangle of the full grid that ``image`` holds; all of it if None.
+    """
+    y0, y1, x0, x1 = region or (0, heat.rows.size_out, 0, heat.cols.size_out)
+    if out is None:
+        out = np.empty((y1 - y0, x1 - x0, 3), dtype=np.uint8)
+    row_taps = heat.rows.taps(y0, y1)
+    first, stop = row_taps.source_rows
+    rows_x = apply_taps(heat.coefficients[first:stop], heat.cols.taps(x0, x1), 1)
+    invalid = None
+    if heat.invalid is not None:
+        nearest_y = heat.rows.nearest(y0, y1)
+        top = int(nearest_y.min())
+        bottom = int(nearest_y.max()) + 1
+        columns = heat.cols.nearest(x0, x1)
+        invalid_x = np.ascontiguousarray(heat.invalid[top:bottom][:, columns])
+        invalid = (invalid_x, nearest_y - top)
+    shifted = row_taps.shifted(first)
+    return blend(
+        image,
+        image_range,
+        np.ascontiguousarray(rows_x),
+        shifted.index,
+        shifted.weight,
+        heat.clip,
+        invalid,
+        options.lut,
+        options.mode,
+        options.alpha,
+        options.threshold,
+        out,
+    )
+
+
+def use_kernel(pixels: int) -> bool:
+    """Whether to blend `pixels` output pixels with the numba kernel.
+
+    ``HEATOVERLAY_JIT=0`` or ``1`` forces the choice (for tests and benchmarks).
+    """
+    forced = os.environ.get("HEATOVERLAY_JIT")
+    if forced in ("0", "1"):
+        return forced == "1"
+    return pixels >= JIT_PIXELS or "napari_heatoverlay.engine.kernels" in sys.modules
+
+
+def blend(
+    image: np.ndarray,
+    image_range: tuple[float, float],
+    rows_x: np.ndarray,
+    y_index: np.ndarray,
+    y_weight: np.ndarray,
+    clip: tuple[float, float],
+    invalid: tuple[np.ndarray, np.ndarray] | None,
+    lut: np.ndarray,
+    mode: str,
+    alpha: float,
+    threshold: float | None,
+    out: np.ndarray,
+) -> np.ndarray:
+    """Blend one 2-D slice into ``out`` (shape (Y, X, 3), uint8).
+
+    ``image`` is (Y, X, C) with C in {1, 3}; ``image_range`` maps its values
+    to 0..255. ``rows_x`` is the heat already resampled along X; ``y_index``
+    and ``y_weight`` combine its rows into each output row. ``invalid`` is a
+    pair (``invalid_x`` rows, nearest row per output row) marking pixels with
+    no heat, or None.
+    """
+    arguments = (image, image_range, rows_x, y_index, y_weight, clip, invalid, lut)
+    if not use_kernel(out.shape[0] * out.shape[1]):
+        return formulas.blend(*arguments, mode, alpha, threshold, out)
+    from napari_heatoverlay.engine import kernels
+
+    table, lo, scale = formulas.image_table(image_range)
+    if image.dtype != np.uint8:
+        table = None
+    if image.shape[2] == 1:
+        image = np.broadcast_to(image, (*image.shape[:2], 3))
+    if invalid is None:
+        invalid_x = np.zeros((1, 1), dtype=np.bool_)
+        y_nearest = np.zeros(1, dtype=np.intp)
+    else:
+        invalid_x, y_nearest = invalid
+    cut = -1.0 if threshold is None else float(threshold)
+    args = (
+        image,
+        table,
+        lo,
+        scale,
+        rows_x,
+        y_index,
+        y_weight,
+        np.float32(clip[0]),
+        np.float32(clip[1]),
+        invalid_x,
+        y_nearest,
+        invalid is not None,
+        lut,
+        _MODE_CODE[Mode(mode)],
+        float(alpha),
+        np.float32(cut),
+        out,
+    )
+    height = out.shape[0]
+    if _THREADS == 1 or height < 2 * _ROWS_PER_TASK:
+        kernels.blend_rows(*args, 0, height)
+        return out
+    step = max(_ROWS_PER_TASK, -(-height // (4 * _THREADS)))
+    bands = [(start, min(start + step, height)) for start in range(0, height, step)]
+    for future in [_pool().submit(kernels.blend_rows, *args, *band) for band in bands]:
+        future.result()
+    return out
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(_THREADS, thread_name_prefix="heatoverlay")
+    return _POOL
+
+
+def _forget_pool() -> None:
+    """A forked child has none of the parent's threads: start a pool afresh."""
+    global _POOL
+    _POOL = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)

@@ -1,0 +1,453 @@
+"""Every option of :func:`~napari_heatoverlay.overlay`, defined once.
+
+The vocabularies are :class:`~enum.StrEnum` classes, so ``Mode.ALPHA ==
+"alpha"`` and plain strings work everywhere. :data:`OPTIONS` lists each
+option with its default and its user-facing text; the command line's flags,
+the dock widget's controls and the signatures of ``figure()`` and
+``colorize()`` are built from it. :class:`OverlayOptions` holds one validated
+set: it is checked once, when it is made, and every layer below trusts it.
+
+This module imports nothing but the standard library, so that
+``heatoverlay --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
+from enum import StrEnum
+from typing import Any, TypeVar
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class Mode(StrEnum):
+    """Blend formula; see :func:`~napari_heatoverlay.overlay`."""
+
+    ALPHA = "alpha"
+    GRAY = "gray"
+    MULTIPLY = "multiply"
+    SCALED = "scaled"
+    ADDITIVE = "additive"
+
+
+class Norm(StrEnum):
+    """How raw heat becomes ``n`` in [0, 1]; see :func:`~napari_heatoverlay.normalize`."""
+
+    MINMAX = "minmax"
+    MAX = "max"
+    PERCENTILE = "percentile"
+    SIGMOID = "sigmoid"
+    SYMMETRIC = "symmetric"
+    NONE = "none"
+
+
+class Interpolation(StrEnum):
+    """Spline used to resample the heatmap onto the image grid."""
+
+    NEAREST = "nearest"
+    LINEAR = "linear"
+    CUBIC = "cubic"
+
+    @property
+    def order(self) -> int:
+        """The spline order, as ``skimage.transform.resize`` counts it."""
+        return {"nearest": 0, "linear": 1, "cubic": 3}[self.value]
+
+
+class OptionValueError(ValueError):
+    """An option has a value it does not accept; ``.option`` names it."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(message)
+        self.option = option
+
+
+class OptionTypeError(TypeError):
+    """An option has a value of the wrong type; ``.option`` names it."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(message)
+        self.option = option
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of ``overlay()``: its default and its user-facing text.
+
+    Attributes
+    ----------
+    name : str
+        The keyword of ``overlay()``; the CLI flag is ``--name-with-dashes``.
+    default : object
+        The default value.
+    kind : str
+        How a value is checked and typed on the command line: ``"choice"``
+        (one of `choices`), ``"unit"`` (a number in [0, 1]), ``"number"`` (a
+        finite number), ``"pair"`` (two finite numbers), ``"colormap"`` or
+        ``"flag"`` (True, False or None).
+    help : str
+        One line for ``--help`` and the widget's tooltip.
+    choices : type of StrEnum, optional
+        The vocabulary of a ``"choice"`` option.
+    group : str
+        ``"heat"`` for options that shape the colour heatmap alone (these are
+        also options of ``colorize()``), ``"blend"`` for the blend and
+        ``"image"`` for how the image is read.
+    metavar : tuple of str, optional
+        Names of the values on the command line.
+    widget : dict or None
+        magicgui options of the widget's control; None when the widget has
+        no control for it, and then `widget_absent` says why.
+    widget_absent : str
+        Why the widget has no control (empty when it has one).
+    cli_absent : str
+        Why the command line has no flag (empty when it has one).
+    """
+
+    name: str
+    default: Any
+    kind: str
+    help: str
+    choices: type[StrEnum] | None = None
+    group: str = "blend"
+    metavar: tuple[str, ...] | None = None
+    widget: dict[str, Any] | None = None
+    widget_absent: str = ""
+    cli_absent: str = ""
+
+    @property
+    def flag(self) -> str:
+        """The command-line flag."""
+        return "--" + self.name.replace("_", "-")
+
+
+_SLIDER = {"widget_type": "FloatSlider", "min": 0, "max": 1, "step": 0.01}
+
+#: The options of ``overlay()``, in its signature's order.
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "mode",
+        Mode.ALPHA,
+        "choice",
+        "blend formula",
+        choices=Mode,
+        widget={},
+    ),
+    Option(
+        "alpha",
+        0.5,
+        "unit",
+        "heat opacity in [0, 1]",
+        widget=_SLIDER,
+    ),
+    Option(
+        "colormap",
+        "jet",
+        "colormap",
+        "matplotlib colormap name (add _r to reverse it)",
+        group="heat",
+        widget={},
+    ),
+    Option(
+        "norm",
+        Norm.MINMAX,
+        "choice",
+        "how raw heat becomes 0..1",
+        choices=Norm,
+        group="heat",
+        widget={},
+    ),
+    Option(
+        "vmin",
+        None,
+        "number",
+        "heat value shown as the colormap's start (fixes the window)",
+        group="heat",
+        widget_absent="a fixed window is a scripted choice; pass vmin to "
+        "add_overlay() or --vmin to the command line",
+    ),
+    Option(
+        "vmax",
+        None,
+        "number",
+        "heat value shown as the colormap's end (fixes the window)",
+        group="heat",
+        widget_absent="a fixed window is a scripted choice; pass vmax to "
+        "add_overlay() or --vmax to the command line",
+    ),
+    Option(
+        "percentiles",
+        (1.0, 99.0),
+        "pair",
+        "window for norm 'percentile', as (low, high) percentiles",
+        group="heat",
+        metavar=("LOW", "HIGH"),
+        widget={"options": {"min": 0.0, "max": 100.0, "step": 0.5}},
+    ),
+    Option(
+        "threshold",
+        None,
+        "unit",
+        "leave pixels whose normalised heat is below this (in [0, 1]) as image",
+        widget={
+            **_SLIDER,
+            "tooltip": "Heat below this (normalised) level leaves the image as is",
+        },
+    ),
+    Option(
+        "interpolation",
+        Interpolation.LINEAR,
+        "choice",
+        "how the heatmap is resampled to the image",
+        choices=Interpolation,
+        widget={},
+    ),
+    Option(
+        "image_range",
+        None,
+        "pair",
+        "image values shown as black and white (default: 8-bit as is, floats "
+        "in [0, 1] as (0, 1), else the image's min and max)",
+        group="image",
+        metavar=("LOW", "HIGH"),
+        widget_absent="taken from the image layer's contrast limits",
+    ),
+    Option(
+        "rgb",
+        None,
+        "flag",
+        "whether the image's last axis is colour (guessed when None)",
+        group="image",
+        widget_absent="taken from the image layer's rgb flag",
+        cli_absent="image files say themselves whether they are colour",
+    ),
+)
+
+#: The options by name.
+OPTION_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
+#: The defaults by name, as ``overlay()`` has them.
+DEFAULTS: dict[str, Any] = {option.name: option.default for option in OPTIONS}
+
+
+@dataclass(frozen=True)
+class OverlayOptions:
+    """One validated set of ``overlay()`` options.
+
+    Making one checks every value and normalises it (strings become their
+    :class:`~enum.StrEnum`, numbers become floats, pairs become tuples);
+    a bad value raises ``ValueError`` or ``TypeError`` naming the option, the
+    value and what it accepts. :func:`dataclasses.replace` validates again.
+
+    Examples
+    --------
+    >>> from napari_heatoverlay.engine.options import OverlayOptions
+    >>> options = OverlayOptions(mode="scaled", alpha=0.8)
+    >>> options.mode, options.alpha, options.interpolation.order
+    (<Mode.SCALED: 'scaled'>, 0.8, 1)
+    >>> OverlayOptions(alpha=2)
+    Traceback (most recent call last):
+    ...
+    napari_heatoverlay.engine.options.OptionValueError: alpha must be in [0, 1], got 2
+    """
+
+    mode: Mode = Mode.ALPHA
+    alpha: float = 0.5
+    colormap: Any = "jet"
+    norm: Norm = Norm.MINMAX
+    vmin: float | None = None
+    vmax: float | None = None
+    percentiles: tuple[float, float] = (1.0, 99.0)
+    threshold: float | None = None
+    interpolation: Interpolation = Interpolation.LINEAR
+    image_range: tuple[float, float] | None = None
+    rgb: bool | None = None
+
+    def __post_init__(self) -> None:
+        for option in OPTIONS:
+            value = _CHECKS[option.kind](option, getattr(self, option.name))
+            object.__setattr__(self, option.name, value)
+        if self.vmin is not None and self.vmax is not None and self.vmin > self.vmax:
+            raise OptionValueError(
+                "vmin",
+                f"vmin ({self.vmin:g}) must not be greater than vmax ({self.vmax:g}); "
+                "swap them, or use a reversed colormap (name + '_r')",
+            )
+        low, high = self.percentiles
+        if not 0.0 <= low < high <= 100.0:
+            raise OptionValueError(
+                "percentiles",
+                f"percentiles must satisfy 0 <= low < high <= 100, got {self.percentiles!r}",
+            )
+        if (
+            self.image_range is not None
+            and not self.image_range[0] < self.image_range[1]
+        ):
+            raise OptionValueError(
+                "image_range",
+                f"image_range must be finite with low < high, got {self.image_range!r}",
+            )
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: Any) -> OverlayOptions:
+        """Validate keyword options; an unknown name is a ``TypeError``."""
+        unknown = sorted(set(kwargs) - set(DEFAULTS))
+        if unknown:
+            raise OptionTypeError(
+                unknown[0],
+                f"unknown option(s) {unknown}; overlay() accepts {sorted(DEFAULTS)}",
+            )
+        return cls(**kwargs)
+
+    def replace(self, **changes: Any) -> OverlayOptions:
+        """A copy with `changes`, validated again."""
+        return replace(self, **changes)
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """The options as plain ``overlay()`` keywords (enums as strings)."""
+        return {field.name: _plain(getattr(self, field.name)) for field in fields(self)}
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, StrEnum) else value
+
+
+def _check_choice(option: Option, value: Any) -> StrEnum:
+    vocabulary = option.choices
+    assert vocabulary is not None
+    try:
+        return vocabulary(value)
+    except ValueError:
+        names = ", ".join(repr(member.value) for member in vocabulary)
+        raise OptionValueError(
+            option.name, f"{option.name} must be one of {names}; got {value!r}"
+        ) from None
+
+
+def _number(option: Option, value: Any, accepts: str) -> float:
+    if isinstance(value, bool | str) or value is None:
+        raise OptionTypeError(
+            option.name, f"{option.name} must be {accepts}, got {value!r}"
+        )
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise OptionTypeError(
+            option.name, f"{option.name} must be {accepts}, got {value!r}"
+        ) from None
+    if not math.isfinite(number):
+        raise OptionValueError(
+            option.name, f"{option.name} must be {accepts}, got {value!r}"
+        )
+    return number
+
+
+def _check_unit(option: Option, value: Any) -> float | None:
+    if value is None and option.default is None:
+        return None
+    number = _number(option, value, "a number in [0, 1]")
+    if not 0.0 <= number <= 1.0:
+        raise OptionValueError(
+            option.name, f"{option.name} must be in [0, 1], got {value!r}"
+        )
+    return number
+
+
+def _check_number(option: Option, value: Any) -> float | None:
+    if value is None:
+        return None
+    return _number(option, value, "a finite number or None")
+
+
+def _check_pair(option: Option, value: Any) -> tuple[float, float] | None:
+    if value is None and option.default is None:
+        return None
+    try:
+        low, high = value
+    except (TypeError, ValueError):
+        raise OptionValueError(
+            option.name, f"{option.name} must be two numbers (low, high), got {value!r}"
+        ) from None
+    accepts = "two finite numbers (low, high)"
+    return _number(option, low, accepts), _number(option, high, accepts)
+
+
+def _check_colormap(option: Option, value: Any) -> Any:
+    if value is None:
+        raise OptionTypeError(
+            option.name,
+            f"{option.name} must be a colormap name, a matplotlib or napari "
+            "Colormap, or an (N, 3|4) array; got None",
+        )
+    return value
+
+
+def _check_flag(option: Option, value: Any) -> bool | None:
+    if value is None:
+        return None
+    if not isinstance(value, bool) and type(value).__name__ != "bool_":
+        raise OptionTypeError(
+            option.name, f"{option.name} must be True, False or None, got {value!r}"
+        )
+    return bool(value)
+
+
+_CHECKS = {
+    "choice": _check_choice,
+    "unit": _check_unit,
+    "number": _check_number,
+    "pair": _check_pair,
+    "colormap": _check_colormap,
+    "flag": _check_flag,
+}
+
+
+def with_options(*, groups: tuple[str, ...] | None = None) -> Callable[[_F], _F]:
+    """Give a ``**options`` function the options' keywords in its signature.
+
+    The decorated function keeps taking ``**options``; ``help()``, IDEs that
+    inspect at run time, and magicgui see every option of `groups` (all when
+    None) as a keyword-only parameter with its default, in ``overlay()``'s
+    order, so a new option reaches the function without touching it.
+
+    Examples
+    --------
+    >>> @with_options(groups=("heat",))
+    ... def shade(heatmap, **options):
+    ...     return options
+    >>> list(inspect.signature(shade).parameters)[:3]
+    ['heatmap', 'colormap', 'norm']
+    """
+
+    def decorate(function: _F) -> _F:
+        signature = inspect.signature(function)
+        kept = [
+            parameter
+            for parameter in signature.parameters.values()
+            if parameter.kind is not inspect.Parameter.VAR_KEYWORD
+        ]
+        names = {parameter.name for parameter in kept}
+        added = [
+            inspect.Parameter(
+                option.name, inspect.Parameter.KEYWORD_ONLY, default=option.default
+            )
+            for option in OPTIONS
+            if (groups is None or option.group in groups) and option.name not in names
+        ]
+        positional = [p for p in kept if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+        keyword = [p for p in kept if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        function.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[*positional, *added, *keyword]
+        )
+        return function
+
+    return decorate
+
+
+def option_names(*, groups: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The names of the options of `groups` (all when None), in order."""
+    return tuple(
+        option.name for option in OPTIONS if groups is None or option.group in groups
+    )

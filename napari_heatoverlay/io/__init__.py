@@ -1,0 +1,1 @@
+"""Files: safe feature arrays, images, and every output writer. No Qt."""

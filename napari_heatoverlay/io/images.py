@@ -1,0 +1,124 @@
+"""Read pictures (PNG, JPEG, TIFF, ...) and zarr images for the command line.
+
+Imports neither napari nor Qt; imageio and zarr load on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import dask.array as da
+
+#: Image suffixes the command looks for when it pairs the files of two folders.
+IMAGE_SUFFIXES: tuple[str, ...] = (
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".tif",
+    ".tiff",
+    ".bmp",
+    ".gif",
+    ".webp",
+)
+#: Heatmap suffixes: feature files first, then images.
+
+class InputError(ValueError):
+    """An input file exists but cannot be used; the message says what to do."""
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as (Y, X) grey or (Y, X, 3|4) colour.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any single image that imageio reads (PNG, JPEG, TIFF, BMP, ...).
+
+    Returns
+    -------
+    ndarray
+        The pixels in the file's own dtype; a grey-plus-alpha image loses its
+        alpha channel.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be decoded or holds more than one image.
+
+    Examples
+    --------
+    >>> import tempfile, imageio.v3 as iio, numpy as np
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / "grey.png"
+    >>> iio.imwrite(path, np.zeros((4, 6), dtype=np.uint8))
+    >>> read_image(path).shape
+    (4, 6)
+    """
+    pixels = _decode(Path(path))
+    if pixels.ndim == 3 and pixels.shape[-1] == 2:
+        pixels = pixels[..., 0]
+    if pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[-1] in (3, 4)):
+        return pixels
+    raise InputError(
+        f"Cannot use {path} as the image: it holds an array of shape "
+        f"{pixels.shape}, not one (Y, X) or (Y, X, 3|4) picture. "
+        "Save a single frame or page as its own file."
+    )
+
+
+def is_zarr_path(path: str | os.PathLike) -> bool:
+    """True for a path ending in ``.zarr`` (a zarr store, existing or not)."""
+    return Path(path).suffix.lower() == ".zarr"
+
+
+def open_zarr_image(path: str | os.PathLike) -> da.Array | list[da.Array]:
+    """Open a zarr array, or a multiscale group, lazily.
+
+    A group holding arrays named ``"0"``, ``"1"``, ... (the OME-NGFF layout,
+    finest first) opens as a list of dask arrays, one per level.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, tempfile, os
+    >>> store = os.path.join(tempfile.mkdtemp(), "slide.zarr")
+    >>> write_zarr(da.zeros((64, 64, 3), dtype=np.uint8), store, progress=False)
+    PosixPath('...slide.zarr')
+    >>> [level.shape for level in open_zarr_image(store)]
+    [(64, 64, 3)]
+    """
+    import dask.array as da
+    import zarr
+
+    node = zarr.open(str(path), mode="r")
+    if isinstance(node, zarr.Array):
+        return da.from_zarr(node)
+    levels = sorted((key for key in node.array_keys() if key.isdigit()), key=int)
+    if not levels:
+        raise ValueError(
+            f"{path} is a zarr group without levels named 0, 1, ...; "
+            "point to one of its arrays instead"
+        )
+    return [da.from_zarr(node[key]) for key in levels]
+
+
+def _decode(source: Path) -> np.ndarray:
+    import imageio.v3 as iio
+
+    if not source.is_file():
+        problem = "it is a folder" if source.is_dir() else "no such file"
+        raise InputError(f"Cannot read {source}: {problem}. Check the path.")
+    try:
+        return np.asarray(iio.imread(source))
+    except Exception as error:  # imageio raises many types for bad files
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise InputError(
+            f"Cannot read {source} as an image ({reason}). Check that it opens "
+            "in an image viewer, or save it as PNG or TIFF."
+        ) from error
+
+

@@ -1,0 +1,1 @@
+"""napari glue: reader, sample data, layers, menus and the dock widget."""
