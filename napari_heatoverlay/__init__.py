@@ -21,7 +21,15 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["add_overlay", "colorize", "figure", "normalize", "overlay", "write_zarr"]
+__all__ = [
+    "add_overlay",
+    "colorize",
+    "figure",
+    "normalize",
+    "overlay",
+    "sample",
+    "write_zarr",
+]
 
 _LOCATIONS = {
     "overlay": "napari_heatoverlay.engine.overlay",
@@ -29,7 +37,8 @@ _LOCATIONS = {
     "normalize": "napari_heatoverlay.engine.normalize",
     "add_overlay": "napari_heatoverlay.plugin.layers",
     "figure": "napari_heatoverlay.figures",
-    "write_zarr": "napari_heatoverlay.io.zarr",
+    "sample": "napari_heatoverlay.samples",
+    "write_zarr": "napari_heatoverlay.io.outputs",
 }
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from napari_heatoverlay import figure
 from napari_heatoverlay.io.images import write_atomic
-from napari_heatoverlay.plugin.sample_data import sample_arrays
+from napari_heatoverlay.samples import sample as sample_arrays
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "images" / "figure.png"
 OPTIONS = {"colormap": "jet", "alpha": 0.5, "threshold": 0.3}

@@ -16,8 +16,9 @@ import tifffile
 
 from napari_heatoverlay import overlay
 from napari_heatoverlay.cli.main import show_demo
-from napari_heatoverlay.io.images import LUMA_WEIGHTS, write_atomic
-from napari_heatoverlay.plugin.sample_data import sample_arrays
+from napari_heatoverlay.io.heatmaps import LUMA_WEIGHTS
+from napari_heatoverlay.io.outputs import write_atomic
+from napari_heatoverlay.samples import sample as sample_arrays
 
 COMMAND = [sys.executable, "-m", "napari_heatoverlay"]
 GUI_MODULES = ("napari", "qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "vispy")
@@ -507,7 +508,8 @@ def test_demo_viewer_shows_the_sample_and_the_widget(make_napari_viewer):
 def test_zarr_pyramid_in_zarr_pyramid_out(tmp_path: Path) -> None:
     import dask.array as da
 
-    from napari_heatoverlay.io.zarr import open_zarr_image, write_zarr
+    from napari_heatoverlay.io.images import open_zarr_image
+    from napari_heatoverlay.io.outputs import write_zarr
 
     image = make_image(7, (300, 400))
     levels = [image, image[::2, ::2], image[::4, ::4]]
@@ -556,7 +558,7 @@ def test_image_file_to_zarr_and_zarr_needs_zarr_output(
     np.save(tmp_path / "heat.npy", heat)
     result = run(path, tmp_path / "heat.npy", "-o", tmp_path / "single.zarr")
     assert result.returncode == 0, result.stderr
-    from napari_heatoverlay.io.zarr import open_zarr_image
+    from napari_heatoverlay.io.images import open_zarr_image
 
     (level,) = open_zarr_image(tmp_path / "single.zarr")
     assert np.array_equal(level.compute(), overlay(image, heat))

@@ -6,18 +6,16 @@ import sys
 import numpy as np
 
 from napari_heatoverlay.plugin.reader import HEATMAP_COLORMAP
-from napari_heatoverlay.plugin.sample_data import (
-    STRIDE,
-    make_sample_data,
-    sample_arrays,
-)
+from napari_heatoverlay.plugin.sample_data import make_sample_data
+from napari_heatoverlay.samples import STRIDE
+from napari_heatoverlay.samples import sample as sample_arrays
 
 
 def test_sample_arrays_need_no_napari():
     code = (
         "import sys\n"
-        "from napari_heatoverlay.plugin.sample_data import sample_arrays\n"
-        "sample_arrays()\n"
+        "from napari_heatoverlay import sample\n"
+        "sample()\n"
         "assert 'napari' not in sys.modules and 'qtpy' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from napari_heatoverlay import overlay
-from napari_heatoverlay.io.zarr import open_zarr_image, write_zarr
+from napari_heatoverlay.io.images import open_zarr_image
+from napari_heatoverlay.io.outputs import write_zarr
 
 
 def checkerboard(block, block_info=None):

@@ -572,7 +572,7 @@ def _report_unpaired(pairing: _batch.Pairing) -> int:
 def _demo(options: argparse.Namespace) -> int:
     if options.output is None and options.figure is None:
         return _open_demo_viewer()
-    from napari_heatoverlay.plugin.sample_data import sample_arrays
+    from napari_heatoverlay.samples import sample as sample_arrays
 
     _check_outputs(options)
     return _write_results(*sample_arrays(), options)

@@ -169,5 +169,3 @@ def _reduce(heat: Any, axis: int, how: str) -> np.ndarray:
     if how == "max":
         return values.max(axis=axis)
     return np.sqrt(np.square(values).sum(axis=axis))
-
-

@@ -27,6 +27,7 @@ IMAGE_SUFFIXES: tuple[str, ...] = (
 )
 #: Heatmap suffixes: feature files first, then images.
 
+
 class InputError(ValueError):
     """An input file exists but cannot be used; the message says what to do."""
 
@@ -85,6 +86,7 @@ def open_zarr_image(path: str | os.PathLike) -> da.Array | list[da.Array]:
     Examples
     --------
     >>> import numpy as np, dask.array as da, tempfile, os
+    >>> from napari_heatoverlay import write_zarr
     >>> store = os.path.join(tempfile.mkdtemp(), "slide.zarr")
     >>> write_zarr(da.zeros((64, 64, 3), dtype=np.uint8), store, progress=False)
     PosixPath('...slide.zarr')
@@ -120,5 +122,3 @@ def _decode(source: Path) -> np.ndarray:
             f"Cannot read {source} as an image ({reason}). Check that it opens "
             "in an image viewer, or save it as PNG or TIFF."
         ) from error
-
-

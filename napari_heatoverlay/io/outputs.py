@@ -24,6 +24,7 @@ from napari_heatoverlay.io.heatmaps import OptionError
 if TYPE_CHECKING:  # dask loads on first use, so the command line starts fast
     import dask.array as da
 
+
 class OutputExistsError(FileExistsError):
     """The output exists and overwriting it was not asked for."""
 
@@ -314,7 +315,9 @@ def write_zarr(
         _as_dask(level)
         for level in (result if isinstance(result, list | tuple) else [result])
     ]
-    with atomic_target(target, force=overwrite, parents=parents, folder=True) as partial:
+    with atomic_target(
+        target, force=overwrite, parents=parents, folder=True
+    ) as partial:
         group = zarr.open_group(str(partial), mode="w")
         stores = [
             group.create_array(

@@ -9,7 +9,7 @@ from napari.utils.notifications import notification_manager
 
 from napari_heatoverlay import add_overlay, overlay
 from napari_heatoverlay.plugin.layers import MEMORY_BUDGET
-from napari_heatoverlay.plugin.sample_data import sample_arrays
+from napari_heatoverlay.samples import sample as sample_arrays
 
 rng = np.random.default_rng(7)
 
