@@ -65,3 +65,19 @@ def test_the_path_follows_the_size(monkeypatch):
     )
     assert not blend.use_kernel(512 * 512)
     assert blend.use_kernel(4096 * 4096)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_random_alphas_and_maps_agree(monkeypatch, mode):
+    """Each formula's float32/float64 steps must match the kernel's, bit for bit."""
+    for seed in range(12):
+        local = np.random.default_rng(seed)
+        image = local.integers(0, 256, (40, 56, 3), dtype=np.uint8)
+        if seed % 3 == 0:
+            image = local.random((40, 56, 3)).astype(np.float32)
+        heat = local.normal(size=(5, 7)).astype(np.float32)
+        alpha = float(local.random())
+        numpy_result, kernel_result = both_paths(
+            monkeypatch, image, heat, mode=mode, alpha=alpha
+        )
+        assert np.array_equal(numpy_result, kernel_result), (seed, alpha)

@@ -15,7 +15,7 @@ import pytest
 import tifffile
 
 from napari_heatoverlay import overlay
-from napari_heatoverlay.cli.main import show_demo
+from napari_heatoverlay.cli.commands import show_demo
 from napari_heatoverlay.io.heatmaps import LUMA_WEIGHTS
 from napari_heatoverlay.io.outputs import write_atomic
 from napari_heatoverlay.samples import sample as sample_arrays
@@ -399,7 +399,7 @@ def test_pickled_heatmap_is_refused_without_running_it(tmp_path, image_file):
         (["--colormap", "nope"], ["--colormap", "viridis"]),
         (["--vmin", "3", "--vmax", "1"], ["vmin", "vmax"]),
         (["--percentiles", "90", "10"], ["percentiles"]),
-        (["--image-range", "9", "1"], ["--image-range", "LOW < HIGH"]),
+        (["--image-range", "9", "1"], ["--image-range", "low < high"]),
     ],
 )
 def test_bad_option_values(tmp_path, image_file, option, words):

@@ -2,23 +2,31 @@
 
 Folders are rendered in a process pool. The worker (:func:`render_pair`) is a
 module-level function of picklable arguments, so the pool works with the
-``spawn`` start method it uses on every platform.
+``spawn`` start method it uses on every platform. Workers ignore Ctrl-C: the
+main process alone decides, and on an interrupt or SIGTERM it stops them
+and removes the temporaries they left.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-import napari_heatoverlay.io.images as _imageio
-from napari_heatoverlay.engine.overlay import overlay
+from napari_heatoverlay.engine.options import OverlayOptions
+from napari_heatoverlay.engine.overlay import render
+from napari_heatoverlay.io import outputs
+from napari_heatoverlay.io.heatmaps import HEATMAP_SUFFIXES, read_heatmap
+from napari_heatoverlay.io.images import IMAGE_SUFFIXES, read_image
+
+#: (image, heatmap, output) paths of one pair.
+Job = tuple[Path, Path, Path]
 
 
 @dataclass(frozen=True)
@@ -27,15 +35,16 @@ class Recipe:
 
     Attributes
     ----------
-    overlay_options : dict
-        Keyword arguments for :func:`napari_heatoverlay.overlay`.
+    options : OverlayOptions
+        The validated options of :func:`napari_heatoverlay.overlay`.
     key, channel, reduce
-        Which map of the heatmap file, as for :func:`_imageio.read_heatmap`.
+        Which map of the heatmap file, as for
+        :func:`~napari_heatoverlay.io.heatmaps.read_heatmap`.
     force : bool
         Replace existing outputs.
     """
 
-    overlay_options: dict[str, Any] = field(default_factory=dict)
+    options: OverlayOptions = field(default_factory=OverlayOptions)
     key: str | None = None
     channel: int | None = None
     reduce: str | None = None
@@ -66,8 +75,8 @@ def load_pair(
     image_path: Path, heatmap_path: Path, recipe: Recipe
 ) -> tuple[np.ndarray, np.ndarray]:
     """Read an image and its 2-D heatmap as `recipe` says."""
-    image = _imageio.read_image(image_path)
-    heat = _imageio.read_heatmap(
+    image = read_image(image_path)
+    heat = read_heatmap(
         heatmap_path, key=recipe.key, channel=recipe.channel, reduce=recipe.reduce
     )
     return image, heat
@@ -77,10 +86,10 @@ def render_pair(
     image_path: Path, heatmap_path: Path, output: Path, recipe: Recipe
 ) -> Path:
     """Read a pair, blend it and write the overlay atomically to `output`."""
-    _imageio.check_output(output, force=recipe.force)
+    outputs.check_output(output, force=recipe.force)
     image, heat = load_pair(image_path, heatmap_path, recipe)
-    blended = overlay(image, heat, **recipe.overlay_options)
-    return _imageio.write_output(output, blended, force=recipe.force)
+    blended = render(image, heat, recipe.options)
+    return outputs.write_output(output, blended, force=recipe.force)
 
 
 def pair_folders(images_dir: Path, heatmaps_dir: Path) -> Pairing:
@@ -101,8 +110,8 @@ def pair_folders(images_dir: Path, heatmaps_dir: Path) -> Pairing:
     >>> [(i.name, h.name) for i, h in pairing.pairs], pairing.images_alone[0].name
     ([('a.png', 'a.npy')], 'b.png')
     """
-    images, image_clashes = _by_stem(images_dir, _imageio.IMAGE_SUFFIXES)
-    heatmaps, heat_clashes = _by_stem(heatmaps_dir, _imageio.HEATMAP_SUFFIXES)
+    images, image_clashes = _by_stem(images_dir, IMAGE_SUFFIXES)
+    heatmaps, heat_clashes = _by_stem(heatmaps_dir, HEATMAP_SUFFIXES)
     ambiguous = sorted(image_clashes | heat_clashes)
     for stem in ambiguous:
         images.pop(stem, None)
@@ -136,26 +145,25 @@ def _by_stem(
     return found, clashes
 
 
+def jobs_for(pairs: list[tuple[Path, Path]], out_dir: Path, suffix: str) -> list[Job]:
+    """(image, heatmap, output) for each pair: ``out_dir / (image stem + suffix)``."""
+    return [(image, heat, out_dir / f"{image.stem}{suffix}") for image, heat in pairs]
+
+
 def render_all(
-    pairs: list[tuple[Path, Path]],
-    out_dir: Path,
-    suffix: str,
+    jobs: list[Job],
     recipe: Recipe,
     *,
     workers: int,
     debug: bool = False,
     on_done: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
-    """Render every pair into ``out_dir / (stem + suffix)``, continuing past failures.
+    """Render every job, continuing past failures.
 
     Parameters
     ----------
-    pairs : list of (Path, Path)
-        (image, heatmap) files.
-    out_dir : Path
-        Output folder; created if missing.
-    suffix : str
-        Output format, e.g. ``".png"``.
+    jobs : list of (Path, Path, Path)
+        (image, heatmap, output) files; the output folders must exist.
     recipe : Recipe
         Overlay options and heatmap choice, shared by all pairs.
     workers : int
@@ -168,29 +176,36 @@ def render_all(
     Returns
     -------
     list of Outcome
-        In the order of `pairs`.
+        In the order of `jobs`.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [(image, heat, out_dir / f"{image.stem}{suffix}") for image, heat in pairs]
     outcomes: dict[int, Outcome] = {}
-    for number, outcome in _run(jobs, recipe, workers, debug):
+
+    def done(number: int, outcome: Outcome) -> None:
         outcomes[number] = outcome
         if on_done is not None:
             on_done(outcome)
+
+    if workers <= 1 or len(jobs) <= 1:
+        for number, job in enumerate(jobs):
+            done(number, _attempt(*job, recipe, debug))
+    else:
+        _run_in_pool(jobs, recipe, min(workers, len(jobs)), debug, done)
     return [outcomes[number] for number in range(len(jobs))]
 
 
-def _run(
-    jobs: list[tuple[Path, Path, Path]], recipe: Recipe, workers: int, debug: bool
-) -> Iterator[tuple[int, Outcome]]:
-    if workers <= 1 or len(jobs) <= 1:
-        for number, job in enumerate(jobs):
-            yield number, _attempt(*job, recipe, debug)
-        return
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=min(workers, len(jobs)), mp_context=context
-    ) as pool:
+def _run_in_pool(
+    jobs: list[Job],
+    recipe: Recipe,
+    workers: int,
+    debug: bool,
+    done: Callable[[int, Outcome], None],
+) -> None:
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_ignore_interrupts,
+    )
+    try:
         futures: dict[Future, int] = {
             pool.submit(_attempt, *job, recipe, debug): number
             for number, job in enumerate(jobs)
@@ -198,9 +213,39 @@ def _run(
         for future in as_completed(futures):
             number = futures[future]
             try:
-                yield number, future.result()
+                outcome = future.result()
             except Exception as error:  # the worker process itself died
-                yield number, Outcome(*jobs[number], error=_describe(error, debug))
+                outcome = Outcome(*jobs[number], error=_describe(error, debug))
+            done(number, outcome)
+    except BaseException:
+        _stop(pool)
+        _remove_temporaries(jobs)
+        raise
+    pool.shutdown()
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End the workers now: the jobs they hold are abandoned."""
+    processes = list((pool._processes or {}).values())
+    for process in processes:
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.join(timeout=2)
+        if process.is_alive():
+            process.kill()
+
+
+def _remove_temporaries(jobs: list[Job]) -> None:
+    """Remove what stopped workers were writing (see ``outputs.atomic_target``)."""
+    for _, _, output in jobs:
+        pattern = f".{output.stem}.*.part{output.suffix}"
+        for stray in output.parent.glob(pattern):
+            outputs.remove_quietly(stray)
 
 
 def _attempt(

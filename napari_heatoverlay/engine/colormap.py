@@ -1,15 +1,23 @@
 """Turn any colormap a user may hold into a lookup table.
 
 The table reproduces matplotlib exactly: for an N-entry map, ``n`` in [0, 1]
-takes entry ``min(floor(n * N), N - 1)``.
+takes entry ``min(floor(n * N), N - 1)``. Importing matplotlib takes longer
+than a whole small overlay, so the tables of matplotlib's built-in colormaps
+are kept in the user cache folder (per matplotlib version) once made, and
+later processes load them without importing matplotlib.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
+import os
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from napari_heatoverlay.engine.cache import cache_folder
 
 
 def colormap_lut(colormap: Any) -> np.ndarray:
@@ -40,6 +48,9 @@ def colormap_lut(colormap: Any) -> np.ndarray:
 
 @lru_cache(maxsize=64)
 def _named_lut(name: str) -> np.ndarray:
+    cached = _cached_table(name)
+    if cached is not None:
+        return cached
     import matplotlib
 
     try:
@@ -51,8 +62,48 @@ def _named_lut(name: str) -> np.ndarray:
             f"(any of these, or with '_r' to reverse): {', '.join(names)}"
         ) from None
     table = _matplotlib_lut(cmap)
+    if name in getattr(matplotlib.colormaps, "_builtin_cmaps", ()):
+        _store_table(name, table)
     table.setflags(write=False)
     return table
+
+
+def _table_path(name: str) -> Path | None:
+    """Where the table of built-in colormap `name` is cached, if anywhere."""
+    if not name.replace("_", "").isalnum():
+        return None
+    try:
+        version = importlib.metadata.version("matplotlib")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    folder = cache_folder("colormaps", f"matplotlib-{version}")
+    return None if folder is None else folder / f"{name}.npy"
+
+
+def _cached_table(name: str) -> np.ndarray | None:
+    path = _table_path(name)
+    if path is None or not path.is_file():
+        return None
+    try:
+        table = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    if table.dtype != np.float32 or table.ndim != 2 or table.shape[1] != 3:
+        return None
+    table.setflags(write=False)
+    return table
+
+
+def _store_table(name: str, table: np.ndarray) -> None:
+    path = _table_path(name)
+    if path is None:
+        return
+    temporary = path.with_name(f".{path.stem}.{os.getpid()}.part.npy")
+    try:
+        np.save(temporary, table)
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
 
 
 def _is_matplotlib_colormap(obj: Any) -> bool:

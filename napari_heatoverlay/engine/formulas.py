@@ -120,16 +120,19 @@ def _formula(
         blended = np.float32(1.0 - alpha) * img + heat_lut[np.maximum(colour, 0)]
         plain = img + np.float32(0.5)
         return np.where(shows, plain, blended).astype(np.uint8)
+    # numba keeps float32 * float32 in float32 and widens float32 with a
+    # float64 to float64: the same steps, in the same precision, here
     a = np.float64(a32)
     image64 = img.astype(np.float64)
-    heat = n.astype(np.float64)[..., None]
+    n32 = n[..., None]
     if mode == Mode.GRAY:
-        value = (1.0 - a) * image64 + a * 255.0 * heat
+        value = (1.0 - a) * image64 + a * 255.0 * n32.astype(np.float64)
     elif mode == Mode.MULTIPLY:
-        value = image64 * (1.0 - a + a * heat)
+        value = image64 * ((1.0 - a) + (a32 * n32).astype(np.float64))
     elif mode == Mode.SCALED:
-        value = (1.0 - a * heat) * image64 + a * heat * c
+        an = a32 * n32
+        value = (1.0 - an.astype(np.float64)) * image64 + (an * c).astype(np.float64)
     else:
-        value = np.minimum(image64 + a * c, 255.0)
+        value = np.minimum((img + a32 * c).astype(np.float64), 255.0)
     value = np.where(shows, image64, value)
     return (value + 0.5).astype(np.uint8)

@@ -73,6 +73,15 @@ class OptionTypeError(TypeError):
         self.option = option
 
 
+class Reduction(StrEnum):
+    """How the channels of a feature map combine into one map."""
+
+    MEAN = "mean"
+    MAX = "max"
+    L2 = "l2"
+    SUM = "sum"
+
+
 @dataclass(frozen=True)
 class Option:
     """One option of ``overlay()``: its default and its user-facing text.

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_heatoverlay.engine.options import Reduction
 from napari_heatoverlay.io.features import (
     FEATURE_SUFFIXES,
     FeatureArray,
@@ -21,7 +22,6 @@ from napari_heatoverlay.io.features import (
 from napari_heatoverlay.io.images import IMAGE_SUFFIXES, InputError, _decode
 
 HEATMAP_SUFFIXES: tuple[str, ...] = FEATURE_SUFFIXES + IMAGE_SUFFIXES
-REDUCTIONS: tuple[str, ...] = ("mean", "max", "l2")
 #: ITU-R BT.709 luma weights, as ``skimage.color.rgb2gray``.
 LUMA_WEIGHTS = np.array([0.2125, 0.7154, 0.0721])
 
@@ -51,9 +51,9 @@ def read_heatmap(
     channel : int, optional
         Pick this channel of a (C, h, w) or (N, C, h, w) feature map; negative
         counts from the end. A map without a channel axis has one channel.
-    reduce : {"mean", "max", "l2"}, optional
-        Combine all channels instead: their mean, maximum or L2 norm
-        ``sqrt(sum(c ** 2))``.
+    reduce : {"mean", "max", "l2", "sum"}, optional
+        Combine all channels instead: their mean, maximum, L2 norm
+        ``sqrt(sum(c ** 2))`` or sum (captum's default over colour channels).
 
     Returns
     -------
@@ -148,24 +148,25 @@ def _select_channel(
             )
         return heat if channel_axis is None else np.take(heat, channel, channel_axis)
     if reduce is not None:
-        if reduce not in REDUCTIONS:
-            raise OptionError(
-                f"--reduce must be one of {', '.join(REDUCTIONS)}, got {reduce!r}"
-            )
+        if reduce not in tuple(Reduction):
+            names = ", ".join(reduction.value for reduction in Reduction)
+            raise OptionError(f"--reduce must be one of {names}, got {reduce!r}")
         return heat if channel_axis is None else _reduce(heat, channel_axis, reduce)
     if count > 1:
         raise OptionError(
             f"{source} has {count} channels (shape {heat.shape}); pick one with "
             f"--channel K (0..{count - 1}) or combine them with "
-            "--reduce mean|max|l2"
+            "--reduce mean|max|l2|sum"
         )
     return heat if channel_axis is None else np.take(heat, 0, channel_axis)
 
 
 def _reduce(heat: Any, axis: int, how: str) -> np.ndarray:
     values = np.asarray(heat, dtype=np.float64)
-    if how == "mean":
+    if how == Reduction.MEAN:
         return values.mean(axis=axis)
-    if how == "max":
+    if how == Reduction.MAX:
         return values.max(axis=axis)
+    if how == Reduction.SUM:
+        return values.sum(axis=axis)
     return np.sqrt(np.square(values).sum(axis=axis))

@@ -108,15 +108,40 @@ def open_zarr_image(path: str | os.PathLike) -> da.Array | list[da.Array]:
     return [da.from_zarr(node[key]) for key in levels]
 
 
-def _decode(source: Path) -> np.ndarray:
-    import imageio.v3 as iio
+#: Formats read with Pillow directly: imageio loads every Pillow plugin
+#: first, which costs more than decoding a typical picture.
+_PILLOW_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
+
+def _decode_with_pillow(source: Path) -> np.ndarray:
+    """Decode one picture as imageio's Pillow plugin does (palettes to RGB(A))."""
+    from PIL import Image
+
+    with Image.open(source) as picture:
+        if getattr(picture, "n_frames", 1) > 1:
+            picture.seek(0)
+            frames = [np.asarray(picture)]
+            for index in range(1, picture.n_frames):
+                picture.seek(index)
+                frames.append(np.asarray(picture))
+            return np.stack(frames)
+        if picture.mode == "P":
+            has_alpha = "transparency" in picture.info
+            picture = picture.convert("RGBA" if has_alpha else "RGB")
+        return np.asarray(picture)
+
+
+def _decode(source: Path) -> np.ndarray:
     if not source.is_file():
         problem = "it is a folder" if source.is_dir() else "no such file"
         raise InputError(f"Cannot read {source}: {problem}. Check the path.")
     try:
+        if source.suffix.lower() in _PILLOW_SUFFIXES:
+            return _decode_with_pillow(source)
+        import imageio.v3 as iio
+
         return np.asarray(iio.imread(source))
-    except Exception as error:  # imageio raises many types for bad files
+    except Exception as error:  # the decoders raise many types for bad files
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise InputError(
             f"Cannot read {source} as an image ({reason}). Check that it opens "

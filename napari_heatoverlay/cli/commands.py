@@ -1,0 +1,410 @@
+"""The bodies of the ``heatoverlay`` commands: one pair, two folders, zarr, demo.
+
+Each command first checks every output against every input and against the
+other outputs, then reads, blends and writes. Options arrive validated
+(:class:`~napari_heatoverlay.engine.options.OverlayOptions`), so nothing here
+checks them again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from napari_heatoverlay.cli import batch
+from napari_heatoverlay.cli.main import (
+    PROG,
+    CommandError,
+    UsageError,
+    cli_options,
+    one_line,
+)
+from napari_heatoverlay.engine.options import OverlayOptions
+from napari_heatoverlay.io import outputs
+from napari_heatoverlay.io.images import is_zarr_path
+
+FIGURE_SUFFIXES = (".pdf", ".png", ".svg")
+
+
+def overlay_files(args: argparse.Namespace, options: OverlayOptions) -> int:
+    """``heatoverlay IMAGE HEATMAP ...``: a pair, two folders, or a zarr image."""
+    image, heatmap = Path(args.image), Path(args.heatmap)
+    for path in (image, heatmap):
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or folder")
+    check_colormap(options)
+    if is_zarr_path(image) or (args.output and is_zarr_path(args.output)):
+        return _overlay_to_zarr(image, heatmap, args, options)
+    if image.is_dir() and heatmap.is_dir():
+        return _overlay_folders(image, heatmap, args, options)
+    if image.is_dir() or heatmap.is_dir():
+        folder, file = (image, heatmap) if image.is_dir() else (heatmap, image)
+        raise UsageError(
+            f"{folder} is a folder but {file} is a file; pass two files, or two "
+            "folders to pair their files by name"
+        )
+    if args.format is not None:
+        raise UsageError(
+            "--format is for folders; for one pair the suffix of -o picks the format"
+        )
+    wanted = _check_outputs(args, inputs=(image, heatmap))
+    if not wanted:
+        return 0
+    loaded = batch.load_pair(image, heatmap, _recipe(args, options))
+    return _write_results(*loaded, args, options, wanted)
+
+
+def demo(args: argparse.Namespace, options: OverlayOptions) -> int:
+    """``heatoverlay demo``: the sample overlay to files, or napari with the widget."""
+    check_colormap(options)
+    if args.output is None and args.figure is None:
+        return _open_demo_viewer(options)
+    from napari_heatoverlay.samples import sample
+
+    wanted = _check_outputs(args, inputs=())
+    if not wanted:
+        return 0
+    return _write_results(*sample(), args, options, wanted)
+
+
+def check_colormap(options: OverlayOptions) -> None:
+    """Refuse an unknown colormap name before any file is read."""
+    from napari_heatoverlay.engine.colormap import colormap_lut
+
+    try:
+        colormap_lut(options.colormap)
+    except ValueError:
+        raise UsageError(
+            f"argument --colormap: unknown colormap {options.colormap!r}; use a "
+            "matplotlib colormap name such as jet, viridis, magma, turbo or "
+            "coolwarm (add _r to reverse it)"
+        ) from None
+
+
+def _recipe(args: argparse.Namespace, options: OverlayOptions) -> batch.Recipe:
+    return batch.Recipe(
+        options=options,
+        key=getattr(args, "key", None),
+        channel=getattr(args, "channel", None),
+        reduce=getattr(args, "reduce", None),
+        force=args.force,
+    )
+
+
+def _check_outputs(args: argparse.Namespace, *, inputs: tuple[Path, ...]) -> list[str]:
+    """Check -o and --figure before any work; return those still to write.
+
+    Refused: no output at all, an unknown suffix, an output that is an input
+    or another output, an existing output without --force (skipped with
+    --skip-existing), and a missing folder without --parents.
+    """
+    if args.output is None and args.figure is None:
+        raise UsageError(
+            "say what to write: -o OUT.png for the overlay and/or --figure "
+            "FIG.pdf for the three-panel figure"
+        )
+    named = {"output": args.output, "figure": args.figure}
+    targets = {role: Path(path) for role, path in named.items() if path is not None}
+    _check_distinct(targets, inputs)
+    if "figure" in targets and targets["figure"].suffix.lower() not in FIGURE_SUFFIXES:
+        raise UsageError(
+            f"cannot write the figure {targets['figure']}: use a suffix of "
+            f"{', '.join(FIGURE_SUFFIXES)}"
+        )
+    wanted = []
+    for role, target in targets.items():
+        if args.skip_existing and target.exists():
+            print(f"{PROG}: skipped {target}: it exists (--skip-existing)")
+            continue
+        check = outputs.check_output if role == "output" else outputs.check_free
+        check(target, force=args.force, parents=args.parents)
+        wanted.append(role)
+    return wanted
+
+
+def _check_distinct(targets: dict[str, Path], inputs: tuple[Path, ...]) -> None:
+    seen: dict[Path, str] = {path.resolve(): "an input" for path in inputs}
+    for role, target in targets.items():
+        flag = "-o" if role == "output" else "--figure"
+        resolved = target.resolve()
+        if resolved in seen:
+            raise UsageError(
+                f"{target} ({flag}) is {seen[resolved]}; write the {role} elsewhere"
+            )
+        seen[resolved] = f"the path of {flag} too"
+
+
+def _write_results(
+    image: np.ndarray,
+    heatmap: np.ndarray,
+    args: argparse.Namespace,
+    options: OverlayOptions,
+    wanted: list[str],
+) -> int:
+    if "output" in wanted:
+        from napari_heatoverlay.engine.overlay import render
+
+        blended = render(image, heatmap, options)
+        written = outputs.write_output(
+            args.output, blended, force=args.force, parents=args.parents
+        )
+        print(f"wrote {written}")
+    if "figure" in wanted:
+        from napari_heatoverlay.figures import figure
+
+        drawing = figure(image, heatmap, **options.as_kwargs())
+        suffix = Path(args.figure).suffix.lower()
+        written = outputs.write_atomic(
+            args.figure,
+            lambda path: drawing.savefig(path, format=suffix[1:]),
+            force=args.force,
+            parents=args.parents,
+        )
+        print(f"wrote {written}")
+    return 0
+
+
+def _overlay_to_zarr(
+    image: Path, heatmap: Path, args: argparse.Namespace, options: OverlayOptions
+) -> int:
+    """A big image (a .zarr store, or any file) to a chunked .zarr result.
+
+    The overlay stays lazy and is streamed to disk chunk by chunk, so the
+    image may be larger than memory; a .zarr pyramid gives a pyramid.
+    """
+    from napari_heatoverlay.engine.overlay import render
+    from napari_heatoverlay.io.heatmaps import read_heatmap
+    from napari_heatoverlay.io.images import open_zarr_image, read_image
+
+    output = Path(args.output) if args.output else None
+    if output is None or not is_zarr_path(output):
+        raise UsageError(
+            f"{image} is a zarr store: write the overlay as one too, -o OUT.zarr"
+        )
+    if args.figure is not None:
+        raise UsageError(
+            "--figure needs an image file, not a zarr store; draw the figure "
+            "from a picture of the region you want to show"
+        )
+    if heatmap.is_dir():
+        raise UsageError(f"{heatmap} is a folder; pass one heatmap file")
+    _check_distinct({"output": output}, (image, heatmap))
+    if args.skip_existing and output.exists():
+        print(f"{PROG}: skipped {output}: it exists (--skip-existing)")
+        return 0
+    outputs.check_free(output, force=args.force, parents=args.parents, folder=True)
+    if is_zarr_path(image):
+        try:
+            levels = open_zarr_image(image)
+        except Exception as error:
+            raise CommandError(
+                f"cannot read {image} as a zarr array or multiscale group: {error}"
+            ) from error
+    else:
+        levels = read_image(image)
+    recipe = _recipe(args, options)
+    heat = read_heatmap(
+        heatmap, key=recipe.key, channel=recipe.channel, reduce=recipe.reduce
+    )
+    result = render(levels, heat, options)
+    written = outputs.write_zarr(
+        result,
+        output,
+        overwrite=args.force,
+        progress=sys.stderr.isatty(),
+        parents=args.parents,
+    )
+    print(f"wrote {written}")
+    return 0
+
+
+def _overlay_folders(
+    images_dir: Path,
+    heatmaps_dir: Path,
+    args: argparse.Namespace,
+    options: OverlayOptions,
+) -> int:
+    if args.output is None:
+        raise UsageError("folders need -o OUT_DIR, the folder for the overlays")
+    out_dir = Path(args.output)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"{out_dir} is a file; with folders -o names an output folder")
+    if args.figure is not None:
+        raise UsageError(
+            "--figure draws one pair; run it on the image and heatmap files you want "
+            "to show"
+        )
+    if out_dir.resolve() in (images_dir.resolve(), heatmaps_dir.resolve()):
+        raise UsageError(
+            f"{out_dir} is an input folder; write the overlays to another folder"
+        )
+    if not out_dir.exists() and not args.parents and not out_dir.parent.is_dir():
+        raise UsageError(
+            f"cannot create {out_dir}: the folder {out_dir.parent} does not exist; "
+            "create it first, or pass --parents to create missing folders"
+        )
+    pairing = batch.pair_folders(images_dir, heatmaps_dir)
+    if not pairing.pairs:
+        _report_unpaired(pairing)
+        raise CommandError(
+            f"no files of {images_dir} and {heatmaps_dir} pair up by name; name "
+            "each heatmap like its image (cat.png and cat.npy)"
+        )
+    suffix = f".{args.format or 'png'}"
+    jobs = batch.jobs_for(pairing.pairs, out_dir, suffix)
+    skipped = [job for job in jobs if args.skip_existing and job[2].exists()]
+    todo = [job for job in jobs if job not in skipped]
+    start = time.perf_counter()
+    outcomes = _render_with_progress(todo, out_dir, args, options)
+    elapsed = time.perf_counter() - start
+    failures = [outcome for outcome in outcomes if outcome.error is not None]
+    for outcome in failures:
+        print(
+            f"{PROG}: failed {outcome.image.name} + {outcome.heatmap.name}: "
+            f"{one_line(outcome.error) if not args.debug else outcome.error}",
+            file=sys.stderr,
+        )
+    unpaired = _report_unpaired(pairing)
+    summary = (
+        f"{PROG}: wrote {len(outcomes) - len(failures)} of {len(outcomes)} "
+        f"overlays to {out_dir} in {elapsed:.1f} s"
+    )
+    if skipped:
+        summary += f"; skipped {len(skipped)} existing (--skip-existing)"
+    if failures:
+        summary += f"; {len(failures)} failed"
+    if unpaired:
+        summary += f"; {unpaired} file(s) unpaired"
+    print(summary)
+    return 1 if failures else 0
+
+
+def _render_with_progress(
+    jobs: list[tuple[Path, Path, Path]],
+    out_dir: Path,
+    args: argparse.Namespace,
+    options: OverlayOptions,
+) -> list[batch.Outcome]:
+    from tqdm import tqdm
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tqdm(
+        total=len(jobs), file=sys.stderr, disable=None, unit="pair", desc=PROG
+    ) as progress:
+        return batch.render_all(
+            jobs,
+            _recipe(args, options),
+            workers=args.jobs,
+            debug=args.debug,
+            on_done=lambda _outcome: progress.update(),
+        )
+
+
+def _report_unpaired(pairing: batch.Pairing) -> int:
+    lines = []
+    if pairing.images_alone:
+        names = ", ".join(path.name for path in pairing.images_alone)
+        lines.append(f"no heatmap for image(s): {names}")
+    if pairing.heatmaps_alone:
+        names = ", ".join(path.name for path in pairing.heatmaps_alone)
+        lines.append(f"no image for heatmap(s): {names}")
+    if pairing.ambiguous:
+        lines.append(
+            "several files share the name(s), skipped: " + ", ".join(pairing.ambiguous)
+        )
+    for line in lines:
+        print(f"{PROG}: unpaired: {line}", file=sys.stderr)
+    return (
+        len(pairing.images_alone) + len(pairing.heatmaps_alone) + len(pairing.ambiguous)
+    )
+
+
+def _open_demo_viewer(options: OverlayOptions) -> int:
+    install = 'pip install "napari-heatoverlay[all]"'
+    try:
+        import napari
+    except ImportError:
+        raise CommandError(
+            f"the demo viewer needs napari, which is not installed: {install} "
+            f"(or write the demo to a file: {PROG} demo -o demo.png)"
+        ) from None
+    _refuse_flags_without_controls(options)
+    if _no_display():
+        raise CommandError(
+            "no display to open napari on (DISPLAY and WAYLAND_DISPLAY are unset); "
+            f"run it in a desktop session, or write the demo to a file: {PROG} demo "
+            "-o demo.png"
+        )
+    try:
+        viewer = napari.Viewer(title="napari-heatoverlay demo")
+    except ImportError as error:
+        raise CommandError(
+            f"napari cannot open a window ({one_line(str(error))}): {install}"
+        ) from None
+    show_demo(viewer, options)
+    napari.run()
+    return 0
+
+
+def _refuse_flags_without_controls(options: OverlayOptions) -> None:
+    """The demo viewer shows flags on the widget; refuse those it has no control for."""
+    defaults = OverlayOptions()
+    for option in cli_options():
+        if option.widget is None and getattr(options, option.name) != getattr(
+            defaults, option.name
+        ):
+            raise UsageError(
+                f"{option.flag} has no control in the widget ({option.widget_absent}); "
+                f"use it with -o or --figure: {PROG} demo {option.flag} ... -o demo.png"
+            )
+
+
+def show_demo(viewer: Any, options: OverlayOptions | None = None) -> Any:
+    """Fill `viewer` with the sample layers and the docked "Heat overlay" widget.
+
+    The widget starts from the documented defaults (whatever an earlier
+    session persisted), with `options` on its controls, and shows the
+    overlay at once.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+        The viewer to fill.
+    options : OverlayOptions, optional
+        Values for the widget's controls; the defaults when None.
+
+    Returns
+    -------
+    HeatOverlayWidget
+        The docked widget.
+
+    Examples
+    --------
+    >>> import napari  # doctest: +SKIP
+    >>> show_demo(napari.Viewer())  # doctest: +SKIP
+    """
+    viewer.open_sample("napari-heatoverlay", "coffee_heatmap")
+    _, widget = viewer.window.add_plugin_dock_widget(
+        "napari-heatoverlay", "Heat overlay"
+    )
+    widget.reset_to_defaults()
+    widget.set_options(options or OverlayOptions())
+    widget()
+    viewer.reset_view()
+    return widget
+
+
+def _no_display() -> bool:
+    import os
+
+    return (
+        sys.platform.startswith("linux")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+        and "QT_QPA_PLATFORM" not in os.environ
+    )
