@@ -218,6 +218,7 @@ def test_image_file_as_heatmap_uses_luminance(image_file, tmp_path, colour):
         (["--reduce", "mean"], lambda f: np.mean(f, axis=0)),
         (["--reduce", "max"], lambda f: np.max(f, axis=0)),
         (["--reduce", "l2"], lambda f: np.sqrt(np.sum(f.astype(float) ** 2, axis=0))),
+        (["--reduce", "sum"], lambda f: np.sum(f.astype(float), axis=0)),
     ],
 )
 def test_channel_and_reduce_match_numpy(image_file, tmp_path, option, reference):
@@ -567,3 +568,113 @@ def test_image_file_to_zarr_and_zarr_needs_zarr_output(
     )
     assert_one_line_error(refused, 2, "zarr store", "OUT.zarr")
     assert not (tmp_path / "x.png").exists()
+
+
+def test_every_overlay_option_is_a_flag_or_deliberately_absent():
+    from napari_heatoverlay.cli.main import (
+        build_demo_parser,
+        build_parser,
+        overlay_options,
+    )
+    from napari_heatoverlay.engine.options import OPTIONS, OverlayOptions
+
+    for parser in (build_parser(), build_demo_parser()):
+        flags = {flag for action in parser._actions for flag in action.option_strings}
+        for option in OPTIONS:
+            assert (option.flag in flags) != bool(option.cli_absent), option.name
+    parsed = build_parser().parse_args(["a.png", "h.npy"])
+    assert overlay_options(parsed) == OverlayOptions()
+
+
+def test_help_loads_neither_numpy_nor_the_engine():
+    code = (
+        "import sys\n"
+        "from napari_heatoverlay.cli.main import build_parser\n"
+        "build_parser().format_help()\n"
+        "print(sorted(m for m in ('numpy', 'numba', 'scipy', 'matplotlib', "
+        "'napari_heatoverlay.engine.overlay') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def make_batch(tmp_path: Path, count: int) -> tuple[Path, Path]:
+    images, heatmaps = tmp_path / "images", tmp_path / "heatmaps"
+    images.mkdir()
+    heatmaps.mkdir()
+    for number in range(count):
+        iio.imwrite(images / f"p{number}.png", make_image(number))
+        np.save(heatmaps / f"p{number}.npy", make_heat(number))
+    return images, heatmaps
+
+
+def test_skip_existing_resumes_a_batch(tmp_path):
+    images, heatmaps = make_batch(tmp_path, 3)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "p1.png").write_bytes(b"done before")
+    result = run(images, heatmaps, "-o", out, "-j", "1", "--skip-existing")
+    assert result.returncode == 0, result.stderr
+    assert "wrote 2 of 2 overlays" in result.stdout
+    assert "skipped 1 existing" in result.stdout
+    assert (out / "p1.png").read_bytes() == b"done before"
+    expected = overlay(make_image(2), make_heat(2))
+    np.testing.assert_array_equal(iio.imread(out / "p2.png"), expected)
+    again = run(images, heatmaps, "-o", out, "-j", "1", "--skip-existing")
+    assert again.returncode == 0, again.stderr
+    assert "skipped 3 existing" in again.stdout
+    both = run(images, heatmaps, "-o", out, "--skip-existing", "--force")
+    assert_one_line_error(both, 2, "--force", "--skip-existing")
+
+
+def test_skip_existing_for_one_pair(tmp_path, image_file):
+    image_path, _ = image_file
+    np.save(tmp_path / "heat.npy", make_heat())
+    (tmp_path / "out.png").write_bytes(b"keep")
+    result = run(
+        image_path, tmp_path / "heat.npy", "-o", tmp_path / "out.png", "--skip-existing"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "skipped" in result.stdout
+    assert (tmp_path / "out.png").read_bytes() == b"keep"
+
+
+def test_missing_output_folder_needs_parents(tmp_path, image_file):
+    image_path, image = image_file
+    heat = make_heat()
+    np.save(tmp_path / "heat.npy", heat)
+    target = tmp_path / "typo" / "deeper" / "out.png"
+    result = run(image_path, tmp_path / "heat.npy", "-o", target)
+    assert_one_line_error(result, 2, "does not exist", "--parents")
+    assert not (tmp_path / "typo").exists()
+    figure = run(
+        image_path, tmp_path / "heat.npy", "--figure", target.with_suffix(".pdf")
+    )
+    assert_one_line_error(figure, 2, "--parents")
+    images, heatmaps = make_batch(tmp_path, 1)
+    batch = run(images, heatmaps, "-o", tmp_path / "typo" / "overlays", "-j", "1")
+    assert_one_line_error(batch, 2, "--parents")
+    assert not (tmp_path / "typo").exists()
+    result = run(image_path, tmp_path / "heat.npy", "-o", target, "--parents")
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_array_equal(iio.imread(target), overlay(image, heat))
+
+
+def test_outputs_may_not_collide(tmp_path, image_file):
+    image_path, _ = image_file
+    np.save(tmp_path / "heat.npy", make_heat())
+    same = tmp_path / "same.png"
+    result = run(image_path, tmp_path / "heat.npy", "-o", same, "--figure", same)
+    assert_one_line_error(result, 2, "same.png", "--figure")
+    assert not same.exists()
+    result = run(
+        image_path, tmp_path / "heat.npy", "-o", tmp_path / "heat.npy", "--force"
+    )
+    assert_one_line_error(result, 2, "is an input")
+
+
+def test_demo_viewer_refuses_flags_the_widget_has_no_control_for():
+    result = run("demo", "--vmin", "1")
+    assert_one_line_error(result, 2, "--vmin", "no control", "-o")
