@@ -3,8 +3,11 @@
 The blend engine (:func:`overlay`, :func:`normalize`, :func:`colorize`) works on
 NumPy and dask arrays and imports neither napari nor Qt. :func:`add_overlay`
 (napari glue), :func:`figure` (matplotlib) and :func:`write_zarr` (zarr output)
-are loaded on first use, so
-``import napari_heatoverlay`` stays light enough for scripts and dask workers.
+are loaded on first use, so ``import napari_heatoverlay`` stays light enough
+for scripts, the command line and dask workers. The vocabularies of the
+options (:class:`Mode`, :class:`Norm`, :class:`Interpolation`) are string
+enums: plain strings work wherever they do. ``__init__.pyi`` spells the same
+names out for IDEs and type checkers.
 
 Examples
 --------
@@ -22,6 +25,10 @@ from typing import Any
 __version__ = "0.1.0"
 
 __all__ = [
+    "Interpolation",
+    "Mode",
+    "Norm",
+    "OverlayOptions",
     "add_overlay",
     "colorize",
     "figure",
@@ -32,6 +39,10 @@ __all__ = [
 ]
 
 _LOCATIONS = {
+    "Interpolation": "napari_heatoverlay.engine.options",
+    "Mode": "napari_heatoverlay.engine.options",
+    "Norm": "napari_heatoverlay.engine.options",
+    "OverlayOptions": "napari_heatoverlay.engine.options",
     "overlay": "napari_heatoverlay.engine.overlay",
     "colorize": "napari_heatoverlay.engine.overlay",
     "normalize": "napari_heatoverlay.engine.normalize",

@@ -34,3 +34,21 @@ def test_import_is_light():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False False"
+
+
+def test_the_stub_names_exactly_the_public_api():
+    import ast
+    from importlib import import_module
+    from pathlib import Path
+
+    stub = Path(napari_heatoverlay.__file__).with_suffix(".pyi")
+    names = {}
+    for node in ast.parse(stub.read_text()).body:
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                names[alias.asname or alias.name] = (node.module, alias.name)
+    assert sorted(names) == sorted(napari_heatoverlay.__all__)
+    for public, (module, name) in names.items():
+        assert getattr(import_module(module), name) is getattr(
+            napari_heatoverlay, public
+        ), public
