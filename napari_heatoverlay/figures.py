@@ -6,6 +6,7 @@ works without a display and never touches a GUI backend.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -172,6 +173,7 @@ def _figsize(height: int, width: int) -> tuple[float, float]:
 
 def _colorbar_mappable(window: Window, lut: np.ndarray) -> ScalarMappable:
     """A colour bar from ``window.lo`` to ``window.hi`` in heatmap units."""
+    window = replace(window, lo=float(window.lo), hi=float(window.hi))
     if window.hi <= window.lo:
         # a constant map: every pixel has n = flat; put the value there
         flat = _sigmoid(window.lo) if window.sigmoid else window.flat
@@ -189,6 +191,7 @@ def _colorbar_mappable(window: Window, lut: np.ndarray) -> ScalarMappable:
 
 def _threshold_level(window: Window, threshold: float | None) -> float | None:
     """The heatmap value where n crosses `threshold`, if on the colour bar."""
+    window = replace(window, lo=float(window.lo), hi=float(window.hi))
     if threshold is None or window.hi <= window.lo:
         return None
     if window.sigmoid:

@@ -5,6 +5,7 @@ Every error names the argument, what it got and what it accepts.
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
@@ -52,6 +53,16 @@ def as_array(value: Any, name: str) -> Any:
         raise ValueError(
             f"{name} is empty (shape {array.shape}); pass a non-empty array"
         )
+    return _native(array)
+
+
+def _native(array: Any) -> Any:
+    """The array in a dtype the blend reads: native byte order, at most float64."""
+    dtype = array.dtype
+    if dtype.kind == "f" and dtype.itemsize > 8:
+        return array.astype(np.float64)
+    if not dtype.isnative:
+        return array.astype(dtype.newbyteorder("="))
     return array
 
 
@@ -79,16 +90,39 @@ def split_image(image: Any, rgb: bool | None) -> tuple[Any, bool]:
     return image, bool(rgb)
 
 
+def is_array_list(value: Any) -> bool:
+    """True for a non-empty list or tuple of arrays (a pyramid), not of numbers."""
+    return (
+        isinstance(value, list | tuple)
+        and len(value) > 0
+        and all(hasattr(item, "shape") and hasattr(item, "dtype") for item in value)
+    )
+
+
 def check_heatmap(heatmap: Any) -> Any:
     """Check the heatmap is at least 2-D; return it as float-capable array."""
     if heatmap.ndim < 2:
         raise ValueError(
             f"heatmap must be at least 2-D (h, w), got shape {heatmap.shape}; "
-            "reshape a flat vector to its (h, w) grid first"
+            f"{_reshape_hint(heatmap.size)}"
         )
     if heatmap.dtype == np.bool_:
         return heatmap.astype(np.uint8)
     return heatmap
+
+
+def _reshape_hint(size: int) -> str:
+    """How to turn a flat vector of `size` values into a map."""
+    side = math.isqrt(size)
+    if side * side == size and size > 1:
+        return f"reshape it to its grid first, e.g. heatmap.reshape({side}, {side})"
+    side = math.isqrt(size - 1)
+    if size > 2 and side * side == size - 1:
+        return (
+            f"{size} = 1 + {side}x{side} looks like a vision transformer's tokens: "
+            f"drop the class token and reshape, heatmap[1:].reshape({side}, {side})"
+        )
+    return "reshape it to its (h, w) grid first, e.g. heatmap.reshape(h, w)"
 
 
 def leading_shape(image_lead: tuple, heat_lead: tuple) -> tuple[int, ...]:

@@ -7,7 +7,11 @@ resampling) and reused for every slice, pyramid level and colour bar.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from fractions import Fraction
+from numbers import Real
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -21,50 +25,92 @@ class Window:
 
     Attributes
     ----------
-    lo, hi : float
-        Raw values that map to 0 and 1 (linear norms); clipped outside.
+    lo, hi : int, float or Fraction
+        Raw values that map to 0 and 1 (linear norms); clipped outside. Kept
+        exact (Python ints for integer maps), so that 64-bit integers far
+        from zero still resolve a narrow window.
     sigmoid : bool
-        If True, ``n = 1 / (1 + exp(-h))`` and ``lo``/``hi`` are unused.
+        If True, ``n = 1 / (1 + exp(-h))`` and ``lo``/``hi`` only label the
+        colour bar.
     flat : float
         ``n`` for every pixel when the window is empty (``hi <= lo``):
         a constant map, 0.5 for ``"symmetric"`` and 0 otherwise.
     """
 
-    lo: float
-    hi: float
+    lo: Real
+    hi: Real
     sigmoid: bool = False
     flat: float = 0.0
 
     def apply(self, heat: np.ndarray) -> np.ndarray:
-        """Return ``heat`` mapped to float32 in [0, 1], non-finite as NaN."""
+        """Return ``heat`` mapped to float32 in [0, 1], non-finite as NaN.
+
+        The arithmetic cannot overflow or lose an integer map's precision:
+        floats are scaled before subtracting, and integers are shifted by an
+        integer offset exactly before they become float64.
+        """
         values = np.asarray(heat)
-        if values.dtype not in (np.float32, np.float64):
-            values = values.astype(np.float32)
-        if self.sigmoid:
-            with np.errstate(over="ignore", invalid="ignore"):
+        if values.dtype.kind == "b":
+            values = values.view(np.uint8)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if self.sigmoid:
                 n = 1.0 / (1.0 + np.exp(-values.astype(np.float64)))
-        elif self.hi > self.lo:
-            n = (values.astype(np.float64) - self.lo) * (1.0 / (self.hi - self.lo))
-            np.clip(n, 0.0, 1.0, out=n)
-        else:
-            n = np.full(values.shape, self.flat)
+            elif self.hi > self.lo:
+                n = _linear(values, self.lo, self.hi)
+                np.clip(n, 0.0, 1.0, out=n)
+            else:
+                n = np.full(values.shape, self.flat)
         n = n.astype(np.float32)
-        finite = np.isfinite(values)
-        if not finite.all():
-            n[~finite] = np.nan
+        if values.dtype.kind == "f":
+            finite = np.isfinite(values)
+            if not finite.all():
+                n[~finite] = np.nan
         return n
 
 
+def _linear(values: np.ndarray, lo: Real, hi: Real) -> np.ndarray:
+    """``(h - lo) / (hi - lo)`` in float64, without overflow or integer rounding."""
+    if values.dtype.kind in "iu":
+        info = np.iinfo(values.dtype)
+        offset = min(max(math.floor(lo), info.min), info.max)
+        shifted = _shifted(values, offset)
+        low, high = float(Fraction(lo) - offset), float(Fraction(hi) - offset)
+        return (shifted - low) / (high - low)
+    # scaled first, so that hi - lo cannot overflow (e.g. -1e308 .. 1e308)
+    scale = max(abs(float(lo)), abs(float(hi)))
+    low, high = float(lo) / scale, float(hi) / scale
+    return (values.astype(np.float64, copy=False) / scale - low) / (high - low)
+
+
+def _shifted(values: np.ndarray, offset: int) -> np.ndarray:
+    """``max(values, offset) - offset`` as float64, exact before the rounding."""
+    if values.dtype.itemsize < 8:
+        return np.maximum(values.astype(np.float64) - offset, 0.0)
+    clipped = np.maximum(values, values.dtype.type(offset))
+    # two's complement: the uint64 difference is exact for any 64-bit pair
+    difference = clipped.astype(np.uint64) - np.uint64(offset % 2**64)
+    return difference.astype(np.float64)
+
+
 def finite_values(heat: ArrayLike) -> np.ndarray:
-    """Return the finite values of ``heat`` as a flat float64 array."""
+    """Return the finite values of ``heat``, flat: float64, or integers as they are."""
     values = np.asarray(heat)
     if values.dtype.kind not in "biuf":
         raise TypeError(
             f"heatmap must hold real numbers, got dtype {values.dtype}; "
             "take .real or .abs() of a complex map first"
         )
+    if values.dtype.kind == "b":
+        return values.view(np.uint8).ravel()
+    if values.dtype.kind in "iu":
+        return values.ravel()
     values = values.astype(np.float64, copy=False).ravel()
     return values[np.isfinite(values)]
+
+
+def _number(value: Any) -> Real:
+    """A NumPy scalar as an exact Python number (int for integers)."""
+    return int(value) if isinstance(value, np.integer) else float(value)
 
 
 def compute_window(heat: ArrayLike, options: OverlayOptions) -> Window:
@@ -72,6 +118,7 @@ def compute_window(heat: ArrayLike, options: OverlayOptions) -> Window:
 
     ``options.vmin``/``options.vmax``, when given, fix the window (a linear
     one, whatever the norm); a missing bound comes from the data's min or max.
+    A constant map gives the flat window of its norm.
     """
     norm, vmin, vmax = options.norm, options.vmin, options.vmax
     if vmin is not None and vmax is not None:
@@ -81,24 +128,36 @@ def compute_window(heat: ArrayLike, options: OverlayOptions) -> Window:
     values = finite_values(heat)
     if values.size == 0:
         return Window(0.0, 1.0, flat=0.0)
-    if vmin is not None or vmax is not None or norm in (Norm.MINMAX, Norm.SIGMOID):
-        lo, hi = float(values.min()), float(values.max())
-        if vmin is not None or vmax is not None:
-            return Window(
-                vmin if vmin is not None else lo, vmax if vmax is not None else hi
-            )
-        if norm == Norm.SIGMOID:
-            return Window(lo, hi, sigmoid=True)
+    lo, hi = _number(values.min()), _number(values.max())
+    if vmin is not None or vmax is not None:
+        return Window(
+            vmin if vmin is not None else lo, vmax if vmax is not None else hi
+        )
+    if norm == Norm.SIGMOID:
+        return Window(lo, hi, sigmoid=True)
+    if lo == hi:
+        return Window(lo, hi, flat=0.5 if norm == Norm.SYMMETRIC else 0.0)
+    if norm == Norm.MINMAX:
         return Window(lo, hi)
     if norm == Norm.MAX:
-        top = float(values.max())
-        constant = top == float(values.min())
-        return Window(0.0, 0.0 if constant else max(top, 0.0))
+        return Window(0, max(hi, 0))
     if norm == Norm.PERCENTILE:
-        lo, hi = np.percentile(values, options.percentiles)
-        return Window(float(lo), float(hi))
-    bound = float(np.abs(values).max())
+        return _percentile_window(values, lo, hi, options.percentiles)
+    bound = max(-lo, hi)
     return Window(-bound, bound, flat=0.5)
+
+
+def _percentile_window(
+    values: np.ndarray, lo: Real, hi: Real, percentiles: tuple[float, float]
+) -> Window:
+    """Percentiles of the values, measured from their minimum (no overflow)."""
+    if values.dtype.kind in "iu":
+        shifted = _shifted(values, int(lo))
+        low, high = np.percentile(shifted, percentiles)
+        return Window(lo + Fraction(float(low)), lo + Fraction(float(high)))
+    scale = max(abs(lo), abs(hi))
+    low, high = np.percentile(values / scale, percentiles)
+    return Window(float(low) * scale, float(high) * scale)
 
 
 def normalize(

@@ -195,13 +195,23 @@ def colorize(
 
 
 def _levels(image: Any, heatmap: Any) -> tuple[list, list, bool]:
-    """Split image and heatmap into per-level lists (multiscale support)."""
-    pyramid = isinstance(image, list | tuple)
-    images = list(image) if pyramid else [image]
-    if not images:
+    """Split image and heatmap into per-level lists (multiscale support).
+
+    A list of arrays is a pyramid; a nested list of numbers is one array, as
+    NumPy reads it. A list of heatmaps goes with a pyramid image only.
+    """
+    pyramid = _inputs.is_array_list(image)
+    if isinstance(image, list | tuple) and not image:
         raise ValueError("image is an empty list; pass an array or a non-empty pyramid")
-    if isinstance(heatmap, list | tuple):
-        if len(heatmap) == 1 or not pyramid:
+    images = list(image) if pyramid else [image]
+    if _inputs.is_array_list(heatmap):
+        if not pyramid and len(heatmap) > 1:
+            raise ValueError(
+                f"heatmap is a list of {len(heatmap)} arrays, which means one map "
+                "per pyramid level, but image is one array; to get one overlay "
+                "per map, stack them into one array: np.stack(heatmaps)"
+            )
+        if len(heatmap) == 1:
             heatmaps = [heatmap[0]] * len(images)
         elif len(heatmap) == len(images):
             heatmaps = list(heatmap)
