@@ -8,6 +8,7 @@ never leaves a half-written file or store. Imports neither napari nor Qt.
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import os
 import secrets
@@ -23,6 +24,31 @@ from napari_heatoverlay.io.heatmaps import OptionError
 
 if TYPE_CHECKING:  # dask loads on first use, so the command line starts fast
     import dask.array as da
+
+
+class WriteError(OSError):
+    """An output could not be written; nothing was left behind.
+
+    Examples
+    --------
+    >>> import errno
+    >>> print(WriteError(Path("out.png"), OSError(errno.ENOSPC, "No space left")))
+    cannot write out.png: the disk is full; free some space or write elsewhere (nothing was left behind)
+    """
+
+    def __init__(self, target: Path, cause: OSError) -> None:
+        if cause.errno == errno.ENOSPC:
+            problem = "the disk is full; free some space or write elsewhere"
+        elif cause.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            problem = "permission denied; choose a folder you can write to"
+        else:
+            problem = f"{cause.strerror or cause}"
+        super().__init__(
+            cause.errno, f"cannot write {target}: {problem} (nothing was left behind)"
+        )
+
+    def __str__(self) -> str:
+        return self.strerror or ""
 
 
 class OutputExistsError(FileExistsError):
@@ -189,6 +215,10 @@ def atomic_target(
         if folder and target.exists():
             shutil.rmtree(target)
         os.replace(temporary, target)
+    except OSError as error:
+        if isinstance(error, WriteError | OutputExistsError):
+            raise
+        raise WriteError(target, error) from error
     finally:
         remove_quietly(temporary)
         PENDING.discard(temporary)
