@@ -57,7 +57,11 @@ class PreparedHeat:
 def prepare_heat(
     heat: np.ndarray, window: Window, full_shape: tuple[int, int], order: int
 ) -> PreparedHeat:
-    """Normalise a 2-D heat slice and prefilter it for ``full_shape``."""
+    """Normalise a 2-D heat slice and prefilter it for ``full_shape``.
+
+    An axis reduced by a large factor is resampled here, at once, by a matrix
+    (see :meth:`AxisPlan.matrix`); its plan then becomes the identity.
+    """
     n = window.apply(heat)
     finite = np.isfinite(n)
     rows = AxisPlan(n.shape[0], full_shape[0], order)
@@ -70,6 +74,14 @@ def prepare_heat(
         clip = (
             (float(n[finite].min()), float(n[finite].max())) if finite.any() else (0, 1)
         )
+    if rows.direct:
+        filled = rows.reduce(filled, 0)
+        invalid = None if invalid is None else invalid[rows.nearest()]
+        rows = AxisPlan(rows.size_out, rows.size_out, order)
+    if cols.direct:
+        filled = cols.reduce(filled, 1)
+        invalid = None if invalid is None else invalid[:, cols.nearest()]
+        cols = AxisPlan(cols.size_out, cols.size_out, order)
     coefficients = cols.prefilter(rows.prefilter(filled, 0), 1)
     return PreparedHeat(coefficients, invalid, clip, rows, cols)
 

@@ -18,6 +18,11 @@ from numpy.typing import ArrayLike
 
 from napari_heatoverlay.engine.options import Norm, OverlayOptions
 
+#: Values normalised at once: float64 temporaries of 2 MiB stay in cache.
+_CHUNK = 2**18
+# below this a window's span is computed in scaled form (denormal windows)
+_TINY = 1e-290
+
 
 @dataclass(frozen=True)
 class Window:
@@ -47,11 +52,20 @@ class Window:
 
         The arithmetic cannot overflow or lose an integer map's precision:
         floats are scaled before subtracting, and integers are shifted by an
-        integer offset exactly before they become float64.
+        integer offset exactly before they become float64. Large maps are
+        done in chunks, so the float64 steps stay small.
         """
         values = np.asarray(heat)
         if values.dtype.kind == "b":
             values = values.view(np.uint8)
+        n = np.empty(values.shape, dtype=np.float32)
+        flat_values, flat_n = values.reshape(-1), n.reshape(-1)
+        for start in range(0, flat_values.size, _CHUNK):
+            chunk = slice(start, start + _CHUNK)
+            flat_n[chunk] = self._apply_chunk(flat_values[chunk])
+        return n
+
+    def _apply_chunk(self, values: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if self.sigmoid:
                 n = 1.0 / (1.0 + np.exp(-values.astype(np.float64)))
@@ -60,7 +74,6 @@ class Window:
                 np.clip(n, 0.0, 1.0, out=n)
             else:
                 n = np.full(values.shape, self.flat)
-        n = n.astype(np.float32)
         if values.dtype.kind == "f":
             finite = np.isfinite(values)
             if not finite.all():
@@ -76,10 +89,28 @@ def _linear(values: np.ndarray, lo: Real, hi: Real) -> np.ndarray:
         shifted = _shifted(values, offset)
         low, high = float(Fraction(lo) - offset), float(Fraction(hi) - offset)
         return (shifted - low) / (high - low)
+    low, high = float(lo), float(hi)
+    span = high - low
+    if math.isfinite(span) and span > _TINY:
+        if values.dtype == np.float32 and max(abs(low), abs(high)) <= 16 * span:
+            # float32 is exact enough here (error < 1e-6 of the window) and
+            # three times faster on big maps
+            n = values - np.float32(low)
+            n *= np.float32(1.0 / span)
+            return n
+        n = values.astype(np.float64)
+        n -= low
+        n /= span
+        return n
     # scaled first, so that hi - lo cannot overflow (e.g. -1e308 .. 1e308)
-    scale = max(abs(float(lo)), abs(float(hi)))
-    low, high = float(lo) / scale, float(hi) / scale
-    return (values.astype(np.float64, copy=False) / scale - low) / (high - low)
+    # and a denormal window keeps its precision
+    scale = max(abs(low), abs(high))
+    low, high = low / scale, high / scale
+    n = values.astype(np.float64)
+    n /= scale
+    n -= low
+    n /= high - low
+    return n
 
 
 def _shifted(values: np.ndarray, offset: int) -> np.ndarray:
@@ -108,6 +139,27 @@ def finite_values(heat: ArrayLike) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
+def _finite_range(heat: ArrayLike) -> tuple[Real, Real] | tuple[None, None]:
+    """The smallest and largest finite values, exact; (None, None) if none.
+
+    Reduces the array as it is (no float64 copy) unless it holds NaN or inf.
+    """
+    values = np.asarray(heat)
+    if values.dtype.kind not in "biuf":
+        finite_values(values)  # raises the helpful TypeError
+    if values.dtype.kind == "b":
+        values = values.view(np.uint8)
+    if values.size == 0:
+        return None, None
+    lo, hi = values.min(), values.max()
+    if values.dtype.kind == "f" and not (np.isfinite(lo) and np.isfinite(hi)):
+        values = finite_values(values)
+        if values.size == 0:
+            return None, None
+        lo, hi = values.min(), values.max()
+    return _number(lo), _number(hi)
+
+
 def _number(value: Any) -> Real:
     """A NumPy scalar as an exact Python number (int for integers)."""
     return int(value) if isinstance(value, np.integer) else float(value)
@@ -125,10 +177,9 @@ def compute_window(heat: ArrayLike, options: OverlayOptions) -> Window:
         return Window(vmin, vmax)
     if norm == Norm.NONE and vmin is None and vmax is None:
         return Window(0.0, 1.0)
-    values = finite_values(heat)
-    if values.size == 0:
+    lo, hi = _finite_range(heat)
+    if lo is None:
         return Window(0.0, 1.0, flat=0.0)
-    lo, hi = _number(values.min()), _number(values.max())
     if vmin is not None or vmax is not None:
         return Window(
             vmin if vmin is not None else lo, vmax if vmax is not None else hi
@@ -142,7 +193,7 @@ def compute_window(heat: ArrayLike, options: OverlayOptions) -> Window:
     if norm == Norm.MAX:
         return Window(0, max(hi, 0))
     if norm == Norm.PERCENTILE:
-        return _percentile_window(values, lo, hi, options.percentiles)
+        return _percentile_window(finite_values(heat), lo, hi, options.percentiles)
     bound = max(-lo, hi)
     return Window(-bound, bound, flat=0.5)
 

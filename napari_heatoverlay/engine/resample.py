@@ -17,6 +17,13 @@ import numpy as np
 
 # scipy pads this much before a spline prefilter for mode "nearest"
 _SPLINE_PAD = 12
+#: An axis reduced with at least this anti-aliasing sigma (a factor of 5) is
+#: resampled by one (out x in) matrix: filter and interpolation composed, so
+#: the cost grows with the map's size, not with its size times the kernel's.
+DIRECT_SIGMA = 2.0
+_DIRECT_ENTRIES = 2**24
+# scipy.ndimage.gaussian_filter1d's default truncation, in sigmas
+_TRUNCATE = 4.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,61 @@ class AxisPlan:
     @property
     def antialias_sigma(self) -> float:
         return max(0.0, (self.size_in / self.size_out - 1.0) / 2.0)
+
+    @property
+    def direct(self) -> bool:
+        """Whether to reduce this axis with :meth:`matrix` (a large reduction)."""
+        return (
+            self.antialias_sigma >= DIRECT_SIGMA
+            and self.size_in * self.size_out <= _DIRECT_ENTRIES
+        )
+
+    def matrix(self) -> np.ndarray:
+        """The whole resampling of this axis as a (size_out, size_in) float32 matrix.
+
+        For nearest and linear it is exactly scipy's Gaussian anti-aliasing
+        (``mode="nearest"``, truncated at 4 sigma) followed by the taps. For
+        cubic it samples the Gaussian-smoothed map at each output position
+        directly: with sigma >= 2 the map is smooth enough that this equals
+        the cubic spline of the smoothed samples to well under a grey level.
+        """
+        sigma = self.antialias_sigma
+        radius = int(_TRUNCATE * sigma + 0.5)
+        offsets = np.arange(-radius, radius + 1)
+        rows = np.arange(self.size_out)
+        weights = np.zeros((self.size_out, self.size_in), dtype=np.float64)
+        last = self.size_in - 1
+        if self.order <= 1:
+            kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
+            kernel /= kernel.sum()
+            taps = self.taps()
+            for k in range(taps.index.shape[1]):
+                columns = np.clip(taps.index[:, k, None] + offsets, 0, last)
+                tap = taps.weight[:, k, None].astype(np.float64) * kernel
+                np.add.at(weights, (rows[:, None], columns), tap)
+        else:
+            centre = (rows + 0.5) * (self.size_in / self.size_out) - 0.5
+            sources = np.floor(centre)[:, None] + np.arange(-radius, radius + 2)
+            kernel = np.exp(-0.5 * ((centre[:, None] - sources) / sigma) ** 2)
+            kernel /= kernel.sum(axis=1, keepdims=True)
+            columns = np.clip(sources, 0, last).astype(np.intp)
+            np.add.at(weights, (rows[:, None], columns), kernel)
+        return weights.astype(np.float32)
+
+    def reduce(self, values: np.ndarray, axis: int) -> np.ndarray:
+        """Resample `values` (2-D) along `axis` with :meth:`matrix`.
+
+        Each output sample reads only its matrix row's band of inputs (about
+        8 sigma wide), so this costs the band, not the whole matrix.
+        """
+        matrix = self.matrix()
+        moved = np.moveaxis(values, axis, 0)
+        out = np.empty((self.size_out, *moved.shape[1:]), dtype=np.float32)
+        for row, weights in enumerate(matrix):
+            (used,) = np.nonzero(weights)
+            start, stop = used[0], used[-1] + 1
+            out[row] = weights[start:stop] @ moved[start:stop]
+        return np.moveaxis(out, 0, axis)
 
     def prefilter(self, coefficients: np.ndarray, axis: int) -> np.ndarray:
         """Gaussian anti-aliasing and the cubic spline prefilter along ``axis``."""
