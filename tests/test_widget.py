@@ -1,5 +1,6 @@
 """The "Heat overlay" dock widget, driven as a user would."""
 
+import inspect
 import pickle
 import time
 from pathlib import Path
@@ -9,9 +10,16 @@ import pytest
 from napari.utils.notifications import notification_manager
 
 from napari_heatoverlay import add_overlay, overlay
-from napari_heatoverlay.engine.kernels import MODES
-from napari_heatoverlay.engine.normalize import NORMS
-from napari_heatoverlay.engine.resample import INTERPOLATIONS
+from napari_heatoverlay.engine.options import (
+    OPTIONS,
+    Interpolation,
+    Mode,
+    Norm,
+    Option,
+    OptionValueError,
+)
+from napari_heatoverlay.plugin import controls
+from napari_heatoverlay.plugin import widget as widget_module
 from napari_heatoverlay.plugin.widget import HeatOverlayWidget
 
 rng = np.random.default_rng(3)
@@ -53,7 +61,7 @@ def _results(viewer):
 
 
 def _wait_idle(qtbot, widget):
-    qtbot.waitUntil(lambda: widget._worker is None and widget._pending is None)
+    qtbot.waitUntil(lambda: widget.scheduler.idle)
 
 
 def _expected(viewer, **kwargs):
@@ -64,26 +72,162 @@ def _expected(viewer, **kwargs):
 
 def test_controls_come_from_the_engine(widget):
     names = [control.name for control in widget]
-    assert names[:10] == [
+    assert names[:14] == [
         "image",
         "heatmap",
         "mode",
         "alpha",
         "colormap",
         "norm",
+        "sign",
+        "outlier_perc",
+        "gamma",
+        "percentiles",
         "threshold",
         "interpolation",
         "live",
         "call_button",
     ]
     assert widget.call_button.text == "Apply"
-    assert tuple(widget.mode.choices) == MODES
-    assert tuple(widget.norm.choices) == NORMS
-    assert tuple(widget.interpolation.choices) == tuple(INTERPOLATIONS)
     assert type(widget.alpha).__name__ == "FloatSlider"
     # the sample's metadata roles pick the pair
     assert widget.image.value.name == "coffee"
     assert widget.heatmap.value.name == "coffee heatmap"
+
+
+def test_every_overlay_option_is_a_control_or_deliberately_absent(widget):
+    overlay_keywords = [
+        name
+        for name, parameter in inspect.signature(overlay).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    assert [option.name for option in OPTIONS] == overlay_keywords
+    names = {control.name for control in widget}
+    for option in OPTIONS:
+        if option.widget is None:
+            assert option.widget_absent.strip(), option.name
+            assert option.name not in names
+            continue
+        control = widget[option.name]
+        tooltip = option.widget.get("tooltip", option.help)
+        assert control.tooltip.lower() == tooltip.lower()
+        if option.choices is not None:
+            assert tuple(control.choices) == tuple(option.choices)
+    assert tuple(widget.mode.choices) == tuple(Mode)
+    assert tuple(widget.norm.choices) == tuple(Norm)
+    assert tuple(widget.interpolation.choices) == tuple(Interpolation)
+
+
+def test_a_new_option_with_a_widget_dict_gets_a_control(viewer, monkeypatch):
+    glow = Option("glow", 1.0, "number", "glow of the heat", widget={"max": 5})
+    extended = (*controls.CONTROLS, controls.Control(glow))
+    monkeypatch.setattr(widget_module, "CONTROLS", extended)
+    monkeypatch.setattr(widget_module, "CONTROL_BY_NAME", {c.name: c for c in extended})
+    widget = HeatOverlayWidget(viewer)
+    names = [control.name for control in widget]
+    assert names.index("glow") == names.index("live") - 1
+    assert type(widget.glow).__name__ == "FloatSpinBox"
+    assert widget.glow.value == 1.0
+    assert widget.glow.max == 5
+    assert widget.glow.tooltip == "Glow of the heat"
+
+
+def test_percentiles_is_a_pair_control_that_drives_the_overlay(qtbot, viewer, widget):
+    assert type(widget.percentiles).__name__ == "TupleEdit"
+    assert widget.percentiles.value == (1.0, 99.0)
+    low, high = widget.percentiles
+    assert (low.min, low.max, low.step) == (0.0, 100.0, 0.5)
+    assert (high.min, high.max, high.step) == (0.0, 100.0, 0.5)
+    widget.norm.value = "percentile"
+    widget.live.value = True
+    _wait_idle(qtbot, widget)
+    (result,) = _results(viewer)
+    high.value = 60.0  # as a user would, one spin box at a time
+    expected = _expected(viewer, norm="percentile", percentiles=(1, 60))
+    qtbot.waitUntil(lambda: np.array_equal(result.data, expected))
+    assert result.metadata["heatoverlay"]["parameters"]["percentiles"] == (1, 60)
+
+
+def test_a_reversed_percentile_pair_is_notified_and_adds_nothing(viewer, widget):
+    seen = len(notification_manager.records)
+    widget.norm.value = "percentile"
+    widget.percentiles.value = (60, 50)
+    widget.call_button.clicked()
+    assert _results(viewer) == []
+    (notification,) = notification_manager.records[seen:]
+    assert "percentiles must satisfy 0 <= low < high <= 100" in notification.message
+
+
+def test_apply_options_sets_controls_from_overlay_values(qtbot, viewer, widget):
+    widget.apply_options(
+        mode=Mode.SCALED,
+        alpha=0.9,
+        colormap="coolwarm",
+        norm="percentile",
+        percentiles=[5, 95],
+        threshold=None,
+    )
+    assert widget.mode.value == "scaled"
+    assert widget.alpha.value == pytest.approx(0.9)
+    assert widget.colormap.value == "coolwarm"
+    assert widget.percentiles.value == (5.0, 95.0)
+    assert widget.threshold.value == 0.0
+    # napari resets the choices on every layer change: the name stays
+    viewer.add_image(rng.random((10, 10)), name="another")
+    assert widget.colormap.value == "coolwarm"
+    widget.call_button.clicked()
+    (result,) = _results(viewer)
+    expected = _expected(
+        viewer,
+        mode="scaled",
+        alpha=0.9,
+        colormap="coolwarm",
+        norm="percentile",
+        percentiles=(5, 95),
+    )
+    np.testing.assert_array_equal(result.data, expected)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"vmin": 0.2}, "no vmin control: a fixed window is a scripted choice"),
+        ({"rgb": True}, "no rgb control: taken from the image layer"),
+        ({"alfa": 0.2}, r"unknown option\(s\) \['alfa'\]"),
+        ({"mode": "gray", "alpha": 2}, "alpha must be in"),
+        ({"mode": "blend"}, "mode must be one of"),
+        ({"colormap": "no such map"}, "no such map"),
+    ],
+)
+def test_apply_options_refuses_what_the_widget_cannot_show(widget, options, message):
+    before = {control.name: control.value for control in widget if control.name}
+    with pytest.raises((OptionValueError, TypeError, ValueError), match=message):
+        widget.apply_options(**options)
+    assert {control.name: control.value for control in widget if control.name} == (
+        before
+    )
+
+
+def test_reset_to_defaults_ignores_saved_settings(
+    qtbot, make_napari_viewer, settings_dir
+):
+    first = _dock(make_napari_viewer())
+    first.apply_options(alpha=0.7, mode="gray", percentiles=(5, 95), threshold=0.3)
+    first.colormap.value = "turbo"
+    first.live.value = True
+    qtbot.waitUntil(lambda: _saved_settings(settings_dir).get("live") is True)
+
+    again = HeatOverlayWidget(make_napari_viewer())
+    assert again.alpha.value == pytest.approx(0.7)
+    again.reset_to_defaults()
+    defaults = {
+        option.name: option.default for option in OPTIONS if option.widget is not None
+    }
+    # the two documented widget defaults: the heatmap layer's colormap, and
+    # threshold 0 (no threshold)
+    expected = {**defaults, "colormap": "layer", "threshold": 0.0}
+    assert {name: again[name].value for name in expected} == expected
+    assert again.live.value is False
 
 
 def test_apply_adds_the_overlay_then_updates_it(qtbot, viewer, widget):
@@ -206,7 +350,7 @@ def test_removing_a_layer_mid_computation(qtbot, viewer, widget):
     image, heat = _big_stack(viewer)
     widget.image.value, widget.heatmap.value = image, heat
     widget.call_button.clicked()
-    assert widget._worker is not None
+    assert widget.scheduler.worker is not None
     viewer.layers.remove(heat)
     _wait_idle(qtbot, widget)
     qtbot.wait(50)
@@ -227,7 +371,7 @@ def test_closing_the_viewer_mid_computation(qtbot, viewer, widget):
     image, heat = _big_stack(viewer)
     widget.image.value, widget.heatmap.value = image, heat
     widget.call_button.clicked()
-    worker = widget._worker
+    worker = widget.scheduler.worker
     assert worker is not None
     viewer.close()
     qtbot.waitUntil(lambda: not worker.is_running, timeout=20000)
@@ -253,6 +397,7 @@ def test_settings_persist_between_sessions(qtbot, make_napari_viewer, settings_d
     widget.mode.value = "multiply"
     widget.alpha.value = 0.7
     widget.norm.value = "symmetric"
+    widget.percentiles.value = (5, 95)
     widget.colormap.value = "turbo"
     qtbot.waitUntil(lambda: _saved_settings(settings_dir).get("colormap") == "turbo")
     viewer.close()
@@ -261,6 +406,7 @@ def test_settings_persist_between_sessions(qtbot, make_napari_viewer, settings_d
     assert again.mode.value == "multiply"
     assert again.alpha.value == pytest.approx(0.7)
     assert again.norm.value == "symmetric"
+    assert again.percentiles.value == (5.0, 95.0)
     assert again.colormap.value == "turbo"
 
 
@@ -317,10 +463,10 @@ def test_overlay_shows_in_a_screenshot(qtbot, make_napari_viewer):
 def test_small_results_blend_at_once_large_ones_in_a_worker(viewer, widget):
     """A small blend (about 10 ms at 2048 x 2048) is quicker than a worker's setup."""
     widget.call_button.clicked()
-    assert widget._worker is None  # the coffee overlay was made on the spot
+    assert widget.scheduler.worker is None  # the coffee overlay was made on the spot
     (result,) = _results(viewer)
     assert np.array_equal(result.data, _expected(viewer))
     image, heat = _big_stack(viewer)
     widget.image.value, widget.heatmap.value = image, heat
     widget.call_button.clicked()
-    assert widget._worker is not None
+    assert widget.scheduler.worker is not None

@@ -1,14 +1,17 @@
 """The "Heat overlay" dock widget: pick two layers, tune, apply or go live.
 
-magicgui builds the controls from :meth:`HeatOverlayWidget._apply`'s
-annotations; the blending runs in a worker thread through the same steps as
-:func:`~napari_heatoverlay.add_overlay` (plan, compute, show). A generation
-number orders the requests: a result is shown only if no newer one has been
-shown, and at most one worker runs while the latest request waits.
+The option controls come from the engine's option table (see
+:mod:`~napari_heatoverlay.plugin.controls`): an option with a ``widget``
+dict gets a control without a change here. The widget builds the controls,
+turns their values into a plan and hands it to its
+:class:`~napari_heatoverlay.plugin.scheduler.OverlayScheduler`, which runs
+it off the UI thread.
 """
 
-import dataclasses
-from collections.abc import Generator
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,43 +20,19 @@ import napari.viewer
 import numpy as np
 from magicgui.widgets import FileEdit, FunctionGui, PushButton
 from napari.layers import Image, Layer
-from napari.qt.threading import GeneratorWorker, create_worker
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_info
 
 import napari_heatoverlay.engine.inputs as _inputs
-from napari_heatoverlay.engine.kernels import MODES
-from napari_heatoverlay.engine.normalize import NORMS
-from napari_heatoverlay.engine.resample import INTERPOLATIONS
-from napari_heatoverlay.plugin.layers import (
-    OverlayPlan,
-    find_overlay_layer,
-    order_pair,
-    plan_overlay,
-    show_overlay,
+from napari_heatoverlay.plugin.controls import (
+    CONTROL_BY_NAME,
+    CONTROLS,
+    control_values,
+    overlay_kwargs,
 )
+from napari_heatoverlay.plugin.plan import OverlayPlan, order_pair, plan_overlay
+from napari_heatoverlay.plugin.scheduler import OverlayScheduler
 
-#: ``colormap`` value meaning "use the heatmap layer's colormap".
-LAYER_COLORMAP = "layer"
-COLORMAPS = (
-    ("heatmap layer's", LAYER_COLORMAP),
-    *(
-        (name, name)
-        for name in ("inferno", "jet", "turbo", "viridis", "magma", "hot", "RdBu_r")
-    ),
-)
 _FIGURE_MAX_SIDE = 4096
-#: Results up to this many bytes are blended on the UI thread (a 2048 x 2048
-#: RGB overlay takes about 10 ms, less than starting a worker and its progress
-#: bar); larger ones in a worker, so the viewer never freezes.
-QUICK_BYTES = 16 * 2**20
-_OPTIONS = ("mode", "alpha", "colormap", "norm", "threshold", "interpolation")
-
-
-@dataclasses.dataclass
-class _Focus:
-    """The leading index the viewer shows; the worker computes it first."""
-
-    index: tuple[int, ...] = ()
 
 
 class HeatOverlayWidget(FunctionGui):
@@ -69,27 +48,26 @@ class HeatOverlayWidget(FunctionGui):
     viewer : napari.viewer.Viewer
         The viewer whose layers the widget offers and adds results to.
 
+    Attributes
+    ----------
+    scheduler : OverlayScheduler
+        Runs the requests of this widget in `viewer`.
+
     Examples
     --------
-    >>> viewer.window.add_plugin_dock_widget(  # doctest: +SKIP
+    >>> _, widget = viewer.window.add_plugin_dock_widget(  # doctest: +SKIP
     ...     "napari-heatoverlay", "Heat overlay"
     ... )
+    >>> widget.reset_to_defaults()  # doctest: +SKIP
+    >>> widget.apply_options(mode="scaled", alpha=0.9)  # doctest: +SKIP
+    >>> widget()  # doctest: +SKIP
     """
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         self._viewer = viewer
-        self._requested = 0  # generation of the latest request
-        self._shown = 0  # generation on screen
-        self._cancelled = 0  # results up to this generation are dropped
-        self._worker: GeneratorWorker | None = None
-        self._running: tuple[OverlayPlan, int] | None = None
-        self._pending: tuple[OverlayPlan, int] | None = None
-        self._focus = _Focus()
-        self._buffer: np.ndarray | None = None
-        self._last_error = ""
-        self._closed = False
+        self.scheduler = OverlayScheduler(viewer)
         super().__init__(
-            self._apply,
+            _controls_function(self._request),
             call_button="Apply",
             persist=True,
             param_options={
@@ -97,29 +75,13 @@ class HeatOverlayWidget(FunctionGui):
                 # rather than napari's (which list every layer)
                 "image": {
                     "widget_type": "ComboBox",
-                    "choices": partial(_layer_choices, self._viewer, "image"),
+                    "choices": partial(_layer_choices, viewer, "image"),
                 },
                 "heatmap": {
                     "widget_type": "ComboBox",
-                    "choices": partial(_layer_choices, self._viewer, "heatmap"),
+                    "choices": partial(_layer_choices, viewer, "heatmap"),
                 },
-                "mode": {"choices": MODES},
-                "alpha": {
-                    "widget_type": "FloatSlider",
-                    "min": 0,
-                    "max": 1,
-                    "step": 0.01,
-                },
-                "colormap": {"choices": COLORMAPS},
-                "norm": {"choices": NORMS},
-                "threshold": {
-                    "widget_type": "FloatSlider",
-                    "min": 0,
-                    "max": 1,
-                    "step": 0.01,
-                    "tooltip": "Heat below this (normalised) level leaves the image as is",
-                },
-                "interpolation": {"choices": tuple(INTERPOLATIONS)},
+                **{control.name: control.magicgui_options for control in CONTROLS},
                 "live": {"tooltip": "Update the result on every change"},
             },
         )
@@ -137,67 +99,78 @@ class HeatOverlayWidget(FunctionGui):
             ]
         )
         self.export_figure.changed.connect(self._export_figure)
-        for name in ("image", "heatmap", *_OPTIONS, "live"):
+        for name in ("image", "heatmap", *CONTROL_BY_NAME, "live"):
             self[name].changed.connect(self._on_control_changed)
-        viewer.dims.events.current_step.connect(self._on_step)
-        viewer.layers.events.removed.connect(self._on_layer_removed)
-        self.native.destroyed.connect(self._on_destroyed)
+        self.native.destroyed.connect(self.scheduler.close)
 
-    def _apply(
-        self,
-        image: Image,
-        heatmap: Image,
-        mode: str = "alpha",
-        alpha: float = 0.5,
-        colormap: str = LAYER_COLORMAP,
-        norm: str = "minmax",
-        threshold: float = 0.0,
-        interpolation: str = "linear",
-        live: bool = False,
-    ) -> None:
-        """Overlay ``heatmap`` on ``image`` in a worker thread.
+    def apply_options(self, **options: Any) -> None:
+        """Set the option controls to ``overlay()`` option values.
 
-        magicgui builds one control per parameter; ``live`` is read by
-        :meth:`_on_control_changed`, which calls this on every change.
+        Values are validated first; on an error no control changes. In live
+        mode the result follows.
+
+        Parameters
+        ----------
+        **options
+            ``overlay()`` options that have a control (``mode``, ``alpha``,
+            ``colormap`` by name or ``"layer"``, ``norm``, ``percentiles``,
+            ``threshold``, ``interpolation``); ``threshold=None`` sets 0.
+            Options without a control are accepted at their default, so
+            ``**overlay_options.as_kwargs()`` works too.
+
+        Raises
+        ------
+        OptionValueError, OptionTypeError
+            For an invalid value, an unknown option, or an option the widget
+            has no control for away from its default (the message says why,
+            and where to set it).
+
+        Examples
+        --------
+        >>> widget.apply_options(mode="scaled", alpha=0.9)  # doctest: +SKIP
+        >>> widget.mode.value, widget.alpha.value  # doctest: +SKIP
+        ('scaled', 0.9)
         """
-        if self._closed:
+        values = control_values(**options)
+        for name, value in values.items():
+            if name == "colormap" and value not in self.colormap.choices:
+                self.colormap.set_choice(value, value)
+            self[name].value = value
+
+    def reset_to_defaults(self) -> None:
+        """Set every option control to its default, and ``live`` off.
+
+        Unlike a new widget, which restores the controls of the last session,
+        this gives the documented defaults (the ``overlay()`` defaults, with
+        the heatmap layer's colormap). The layer pickers keep their choice.
+
+        Examples
+        --------
+        >>> widget.reset_to_defaults()  # doctest: +SKIP
+        >>> widget.alpha.value, widget.colormap.value  # doctest: +SKIP
+        (0.5, 'layer')
+        """
+        self.live.value = False
+        for control in CONTROLS:
+            self[control.name].value = control.default
+
+    def _request(
+        self, image: Image | None, heatmap: Image | None, **values: Any
+    ) -> None:
+        """Plan an overlay from the controls' values and submit it."""
+        if self.scheduler.closed:
             return
         if not _distinct(image, heatmap):
             show_info(
                 "Heat overlay: choose an image layer and a different heatmap layer"
             )
             return
-        options = _overlay_options(
-            mode=mode,
-            alpha=alpha,
-            colormap=colormap,
-            norm=norm,
-            threshold=threshold,
-            interpolation=interpolation,
-        )
         try:
-            plan = plan_overlay(image, heatmap, **options)
+            plan = plan_overlay(image, heatmap, **overlay_kwargs(values))
         except (TypeError, ValueError) as error:
-            self._report(error)
+            self.scheduler.report(error)
             return
-        self._requested += 1
-        if self._worker is None and _is_quick(plan):
-            self._compute_here(plan, self._requested)
-            return
-        self._pending = (plan, self._requested)
-        if self._worker is None:
-            self._start_pending()
-        else:
-            self._worker.quit()
-
-    def _compute_here(self, plan: OverlayPlan, generation: int) -> None:
-        """Blend a small result on the UI thread: quicker than a worker's setup."""
-        try:
-            data = plan.compute()
-        except (TypeError, ValueError) as error:
-            self._report(error)
-            return
-        self._display(self._viewer, plan, data, generation)
+        self.scheduler.submit(plan)
 
     def _export_figure(self) -> None:
         """Save the current pair as a publication figure (``figure()``)."""
@@ -211,14 +184,15 @@ class HeatOverlayWidget(FunctionGui):
                 "file (.png, .pdf or .svg) first"
             )
             return
-        options = _overlay_options(**{name: self[name].value for name in _OPTIONS})
+        values = {name: self[name].value for name in CONTROL_BY_NAME}
         try:
-            plan = plan_overlay(image, heatmap, **options)
+            plan = plan_overlay(image, heatmap, **overlay_kwargs(values))
             image, heatmap, index = _figure_inputs(plan, self._viewer.dims.point)
-            options = {**plan.options, "label": plan.sources["heatmap"]["name"]}
-            figure(image, heatmap, index=index, **options).savefig(path)
+            label = plan.sources["heatmap"]["name"]
+            options = plan.options.as_kwargs()
+            figure(image, heatmap, index=index, label=label, **options).savefig(path)
         except (OSError, TypeError, ValueError) as error:
-            self._report(error)
+            self.scheduler.report(error)
             return
         show_info(f"Heat overlay: figure saved to {path}")
 
@@ -226,126 +200,32 @@ class HeatOverlayWidget(FunctionGui):
         if self.live.value and _distinct(self.image.value, self.heatmap.value):
             self()
 
-    def _start_pending(self) -> None:
-        plan, generation = self._running = self._pending
-        self._pending = None
-        self._focus.index = plan.index_at(self._viewer.dims.point)
-        slices = int(np.prod(plan.lead)) if plan.lead and not plan.lazy else 0
-        self._worker = create_worker(
-            _compute,
-            plan,
-            self._focus,
-            _progress={"total": slices, "desc": "Heat overlay"},
-            _ignore_errors=True,
-            _connect={
-                "yielded": partial(self._on_slice, plan, generation),
-                "returned": partial(self._on_result, plan, generation),
-                "errored": partial(self._on_error, generation),
-                "finished": self._on_finished,
-            },
-        )
 
-    def _on_finished(self) -> None:
-        self._worker = self._running = None
-        if self._pending is not None:
-            self._start_pending()
+def _controls_function(request: Callable[..., None]) -> Callable[..., None]:
+    """The function magicgui builds the controls from, calling `request`.
 
-    def _fresh(self, generation: int) -> bool:
-        return generation >= self._shown and generation > self._cancelled
+    Its signature is made here: the two layer pickers, then keyword-only
+    one parameter per option control, and ``live``.
+    """
 
-    def _on_slice(
-        self, plan: OverlayPlan, generation: int, item: tuple[tuple[int, ...], Any]
-    ) -> None:
-        viewer = self._viewer
-        if not self._fresh(generation) or not _present(viewer, plan):
-            return
-        index, pixels = item
-        layer = find_overlay_layer(viewer.layers, plan.sources)
-        buffer = self._buffer
-        if layer is None or layer.data is not buffer or buffer.shape != plan.shape:
-            # reuse what is on screen for the slices not computed yet
-            previous = layer.data if layer is not None else None
-            same = isinstance(previous, np.ndarray) and previous.shape == plan.shape
-            buffer = previous.copy() if same else np.zeros(plan.shape, np.uint8)
-            self._buffer = buffer
-        buffer[index] = pixels
-        if generation > self._shown or layer is None or layer.data is not buffer:
-            self._display(viewer, plan, buffer, generation)
-        else:
-            layer.refresh()
+    def apply(image: Image | None, heatmap: Image | None, **values: Any) -> None:
+        # live is read by the widget's change handler, not by the request
+        values.pop("live")
+        request(image, heatmap, **values)
 
-    def _on_result(self, plan: OverlayPlan, generation: int, data: Any) -> None:
-        if (
-            data is not None
-            and self._fresh(generation)
-            and _present(self._viewer, plan)
-        ):
-            self._display(self._viewer, plan, data, generation)
-
-    def _display(
-        self,
-        viewer: napari.viewer.Viewer,
-        plan: OverlayPlan,
-        data: Any,
-        generation: int,
-    ) -> None:
-        show_overlay(viewer, plan, data)
-        self._shown = generation
-        self._last_error = ""
-
-    def _on_error(self, generation: int, error: Exception) -> None:
-        if generation > self._cancelled:
-            self._report(error)
-
-    def _report(self, error: Exception) -> None:
-        """Notify once per distinct message (live mode repeats requests)."""
-        message = f"Heat overlay: {error}"
-        if message != self._last_error:
-            self._last_error = message
-            show_error(message)
-
-    def _on_step(self) -> None:
-        """Compute the slice the viewer moved to next."""
-        if self._running is not None:
-            self._focus.index = self._running[0].index_at(self._viewer.dims.point)
-
-    def _on_layer_removed(self, event: Any) -> None:
-        """Drop work in flight on a layer that went away."""
-        if self._pending is not None and _concerns(self._pending[0], event.value):
-            self._pending = None
-        if self._running is not None and _concerns(self._running[0], event.value):
-            self._cancelled = max(self._cancelled, self._running[1])
-            self._worker.quit()
-
-    def _on_destroyed(self) -> None:
-        """The viewer (or this dock widget) closed: drop all work in flight."""
-        self._closed = True
-        self._cancelled = self._requested
-        self._pending = None
-        if self._worker is not None:
-            self._worker.quit()
-
-
-def _overlay_options(
-    *,
-    mode: str,
-    alpha: float,
-    colormap: str,
-    norm: str,
-    threshold: float,
-    interpolation: str,
-) -> dict[str, Any]:
-    """The widget's values as ``overlay()`` keywords (threshold 0 means none)."""
-    options = {
-        "mode": mode,
-        "alpha": alpha,
-        "norm": norm,
-        "threshold": threshold or None,
-        "interpolation": interpolation,
-    }
-    if colormap != LAYER_COLORMAP:
-        options["colormap"] = colormap
-    return options
+    positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    apply.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("image", positional, annotation=Image),
+            inspect.Parameter("heatmap", positional, annotation=Image),
+            *(control.parameter for control in CONTROLS),
+            inspect.Parameter("live", keyword, default=False, annotation=bool),
+        ]
+    )
+    # magicgui names the settings file after it: keep the one users have
+    apply.__qualname__ = "HeatOverlayWidget._apply"
+    return apply
 
 
 def _figure_inputs(
@@ -355,7 +235,7 @@ def _figure_inputs(
 
     Of a pyramid, the finest level at most 4096 pixels on a side is drawn.
     """
-    spatial_ndim = 3 if plan.options["rgb"] else 2
+    spatial_ndim = 3 if plan.options.rgb else 2
     levels = plan.image if plan.multiscale else [plan.image]
     fitting = [
         level
@@ -368,39 +248,6 @@ def _figure_inputs(
     image = np.asarray(image[_inputs.source_index(index, image_lead)])
     heatmap = np.asarray(plan.fitted_heatmap())
     return image, heatmap, _inputs.source_index(index, heatmap.shape[:-2]) or None
-
-
-def _compute(
-    plan: OverlayPlan, focus: _Focus
-) -> Generator[tuple[tuple[int, ...], np.ndarray], None, Any]:
-    """Worker: the whole result, or a stack slice by slice (shown one first)."""
-    if plan.lazy or plan.multiscale or not plan.lead:
-        return plan.compute()
-    lazy = dataclasses.replace(plan, lazy=True).compute()
-    remaining = set(np.ndindex(*plan.lead))
-    while remaining:
-        index = focus.index if focus.index in remaining else min(remaining)
-        remaining.discard(index)
-        yield index, lazy[index].compute()
-    return None
-
-
-def _is_quick(plan: OverlayPlan) -> bool:
-    """Whether ``plan`` is small enough to blend on the UI thread."""
-    return not (plan.lazy or plan.multiscale) and np.prod(plan.shape) <= QUICK_BYTES
-
-
-def _concerns(plan: OverlayPlan, layer: Layer) -> bool:
-    """Whether ``layer`` is a source or the result of ``plan``."""
-    ids = {role: source["id"] for role, source in plan.sources.items()}
-    record = layer.metadata.get("heatoverlay", {})
-    return str(layer.unique_id) in ids.values() or record.get("source_ids") == ids
-
-
-def _present(viewer: napari.viewer.Viewer, plan: OverlayPlan) -> bool:
-    """Whether both source layers are still in the viewer."""
-    ids = {str(layer.unique_id) for layer in viewer.layers}
-    return all(source["id"] in ids for source in plan.sources.values())
 
 
 def _distinct(image: Layer | None, heatmap: Layer | None) -> bool:
@@ -431,7 +278,7 @@ def _layer_choices(
 
 
 def _likelihood(layer: Layer, layers: list[Layer], role: str) -> int:
-    """How many other layers ``layer`` beats as the ``role`` of a pair."""
+    """How many other layers `layer` beats as the `role` of a pair."""
     wins = 0
     for other in layers:
         if other is layer:
