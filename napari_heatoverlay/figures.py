@@ -86,7 +86,7 @@ def figure(
     settings = OverlayOptions.from_kwargs(**options)
     heat_all = _inputs.check_heatmap(_inputs.as_array(heatmap, "heatmap"))
     heat = _one_map(heat_all, index)
-    pixels = _one_image(image, settings.rgb)
+    pixels, settings = _one_image(image, settings)
     window = compute_window(np.asarray(heat_all), settings)
     lut = colormap_lut(settings.colormap) / 255.0
     blended = render(pixels, heat, settings, window=window)
@@ -153,15 +153,19 @@ def _one_map(heat: Any, index: int | tuple[int, ...] | None) -> np.ndarray:
     return np.asarray(heat, dtype=np.float64)
 
 
-def _one_image(image: ArrayLike, rgb: bool | None) -> np.ndarray:
+def _one_image(
+    image: ArrayLike, settings: OverlayOptions
+) -> tuple[np.ndarray, OverlayOptions]:
+    """The image with colour last, and the options that now describe it."""
     pixels = np.asarray(_inputs.as_array(image, "image"))
-    _, is_rgb = _inputs.split_image(pixels, rgb)
-    if pixels.ndim != (3 if is_rgb else 2):
+    grid, is_rgb = _inputs.split_image(pixels, settings.rgb, settings.channel_axis)
+    if grid.ndim != 3:
         raise ValueError(
             f"a figure shows one image, (Y, X) grey or (Y, X, 3|4) RGB, but this "
             f"one has shape {pixels.shape}; pass a single image (e.g. image[0])"
         )
-    return pixels
+    colour_last = np.asarray(grid if is_rgb else grid[..., 0])
+    return colour_last, settings.replace(rgb=is_rgb, channel_axis=None)
 
 
 def _figsize(height: int, width: int) -> tuple[float, float]:

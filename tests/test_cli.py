@@ -499,11 +499,19 @@ def test_console_script_is_installed():
     assert "examples:" in result.stdout
 
 
-def test_demo_viewer_shows_the_sample_and_the_widget(make_napari_viewer):
+def test_demo_viewer_shows_the_overlay_with_the_flags(make_napari_viewer, qtbot):
+    from napari_heatoverlay.engine.options import OverlayOptions
+
     viewer = make_napari_viewer()
-    show_demo(viewer)
-    assert [layer.name for layer in viewer.layers] == ["coffee", "coffee heatmap"]
+    widget = show_demo(viewer, OverlayOptions(mode="scaled", alpha=0.9))
     assert any("Heat overlay" in name for name in viewer.window.dock_widgets)
+    assert (widget.mode.value, widget.alpha.value) == ("scaled", 0.9)
+    assert widget.colormap.value == "layer"  # a default, not OverlayOptions' jet
+    qtbot.waitUntil(lambda: len(viewer.layers) == 3)
+    result = viewer.layers[-1]
+    assert result.name == "coffee heatmap over coffee"
+    parameters = result.metadata["heatoverlay"]["parameters"]
+    assert (parameters["mode"], parameters["alpha"]) == ("scaled", 0.9)
 
 
 def test_zarr_pyramid_in_zarr_pyramid_out(tmp_path: Path) -> None:

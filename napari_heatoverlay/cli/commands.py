@@ -392,11 +392,22 @@ def show_demo(viewer: Any, options: OverlayOptions | None = None) -> Any:
     _, widget = viewer.window.add_plugin_dock_widget(
         "napari-heatoverlay", "Heat overlay"
     )
+    widget.persist = False  # the demo's values are not the user's settings
     widget.reset_to_defaults()
-    widget.set_options(options or OverlayOptions())
+    widget.apply_options(**_given(options or OverlayOptions()))
     widget()
     viewer.reset_view()
     return widget
+
+
+def _given(options: OverlayOptions) -> dict[str, Any]:
+    """The options that differ from the defaults (the flags the user gave)."""
+    defaults = OverlayOptions().as_kwargs()
+    return {
+        name: value
+        for name, value in options.as_kwargs().items()
+        if value != defaults[name]
+    }
 
 
 def _no_display() -> bool:

@@ -271,8 +271,12 @@ def _flag(option: Option) -> dict[str, Any]:
         argument["default"] = str(default)
     elif option.kind == "unit":
         argument["type"] = _unit_interval
-    elif option.kind == "number":
+    elif option.kind in ("number", "percent", "positive"):
         argument["type"] = _finite
+        if option.metavar:
+            argument["metavar"] = option.metavar[0]
+    elif option.kind == "axis":
+        argument.update(type=int, metavar=option.metavar[0] if option.metavar else None)
     elif option.kind == "pair":
         argument.update(nargs=2, type=_finite, metavar=option.metavar)
     elif option.kind == "colormap":

@@ -14,6 +14,7 @@ import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +29,10 @@ from napari_heatoverlay.engine.resample import AxisPlan, apply_taps
 JIT_PIXELS = 2**21
 _MODE_CODE = {mode: code for code, mode in enumerate(Mode)}
 _THREADS = max(1, min(os.cpu_count() or 1, 8))
+#: Rows per band at least; else about 8 bands per thread, taken first come
+#: first served, so a thread the machine slows down holds up little.
 _ROWS_PER_TASK = 64
+_BANDS_PER_THREAD = 8
 _POOL: ThreadPoolExecutor | None = None
 
 
@@ -183,6 +187,8 @@ def blend(
     else:
         invalid_x, y_nearest = invalid
     cut = -1.0 if threshold is None else float(threshold)
+    # the kernel writes rows of contiguous bytes: a strided out gets a copy
+    target = out if out.flags.c_contiguous else np.empty(out.shape, np.uint8)
     args = (
         image,
         table,
@@ -200,23 +206,45 @@ def blend(
         _MODE_CODE[Mode(mode)],
         float(alpha),
         np.float32(cut),
-        out,
+        target,
     )
     height = out.shape[0]
-    if _THREADS == 1 or height < 2 * _ROWS_PER_TASK:
-        kernels.blend_rows(*args, 0, height)
-        return out
-    step = max(_ROWS_PER_TASK, -(-height // (4 * _THREADS)))
+    step = max(_ROWS_PER_TASK, -(-height // (_BANDS_PER_THREAD * _THREADS)))
     bands = [(start, min(start + step, height)) for start in range(0, height, step)]
-    for future in [_pool().submit(kernels.blend_rows, *args, *band) for band in bands]:
-        future.result()
+    _run_bands(kernels.blend_rows, args, bands)
+    if target is not out:
+        np.copyto(out, target)
     return out
 
 
+def _run_bands(kernel: Any, args: tuple, bands: list[tuple[int, int]]) -> None:
+    """``kernel(*args, start, stop)`` for every band, on this thread and the pool.
+
+    The calling thread works through the bands too (no hand-off to wait for),
+    and pool threads take bands from the same iterator as they get to run. A
+    helper still queued when the bands are gone (behind another call's work)
+    is cancelled, not waited for.
+    """
+    remaining = iter(bands)  # next() holds the GIL: each band goes to one thread
+
+    def work() -> None:
+        for start, stop in remaining:
+            kernel(*args, start, stop)
+
+    helpers = [_pool().submit(work) for _ in range(min(_THREADS, len(bands)) - 1)]
+    try:
+        work()
+    finally:
+        for helper in helpers:
+            if not helper.cancel():
+                helper.result()
+
+
 def _pool() -> ThreadPoolExecutor:
+    """The helper threads; the thread that calls :func:`blend` is the last one."""
     global _POOL
     if _POOL is None:
-        _POOL = ThreadPoolExecutor(_THREADS, thread_name_prefix="heatoverlay")
+        _POOL = ThreadPoolExecutor(_THREADS - 1, thread_name_prefix="heatoverlay")
     return _POOL
 
 

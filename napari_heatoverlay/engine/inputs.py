@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from typing import Any
 
 import numpy as np
@@ -66,15 +67,29 @@ def _native(array: Any) -> Any:
     return array
 
 
-def split_image(image: Any, rgb: bool | None) -> tuple[Any, bool]:
-    """Return ``image`` as (..., Y, X, C) with C in {1, 3} and whether it is RGB."""
+def split_image(
+    image: Any, rgb: bool | None, channel_axis: int | None = None
+) -> tuple[Any, bool]:
+    """Return ``image`` as (..., Y, X, C) with C in {1, 3} and whether it is RGB.
+
+    `channel_axis` moves a colour axis elsewhere than last to the end; a last
+    axis of size 1 is grey.
+    """
+    if channel_axis is not None:
+        image = _colour_last(image, channel_axis)
+        rgb = True
+    elif rgb is not True and image.ndim >= 3 and image.shape[-1] == 1:
+        image = image[..., 0]
     if rgb is None:
         rgb = image.ndim >= 3 and image.shape[-1] in (3, 4)
+        if not rgb:
+            _warn_if_channels_first(image.shape)
     if rgb:
         if image.ndim < 3 or image.shape[-1] not in (3, 4):
             raise ValueError(
                 "image with rgb=True must have shape (..., Y, X, 3) or "
-                f"(..., Y, X, 4), got {image.shape}"
+                f"(..., Y, X, 4), got {image.shape}; for colour on another "
+                "axis pass channel_axis"
             )
         image = image[..., :3]
     else:
@@ -88,6 +103,44 @@ def split_image(image: Any, rgb: bool | None) -> tuple[Any, bool]:
     elif image.dtype == np.float16:
         image = image.astype(np.float32)
     return image, bool(rgb)
+
+
+def _colour_last(image: Any, channel_axis: int) -> Any:
+    if not -image.ndim <= channel_axis < image.ndim:
+        raise ValueError(
+            f"channel_axis={channel_axis} is out of range for an image of shape "
+            f"{image.shape}; use an axis in {-image.ndim}..{image.ndim - 1}"
+        )
+    size = image.shape[channel_axis]
+    if size not in (3, 4):
+        raise ValueError(
+            f"channel_axis={channel_axis} points at an axis of size {size} in an "
+            f"image of shape {image.shape}; the colour axis must have 3 (RGB) or "
+            "4 (RGBA) entries"
+        )
+    if image.ndim < 3:
+        raise ValueError(
+            f"an image with a colour axis needs two more axes (Y, X), got shape "
+            f"{image.shape}"
+        )
+    return np.moveaxis(image, channel_axis, -1)
+
+
+def _warn_if_channels_first(shape: tuple[int, ...]) -> None:
+    if len(shape) >= 3 and shape[0] == 3:
+        axis = 0
+    elif len(shape) == 4 and shape[1] == 3:
+        axis = 1
+    else:
+        return
+    warnings.warn(
+        f"image has shape {shape}: its axis {axis} of size 3 looks like "
+        "channels-first colour (a torch image), but it is read as 3 grey "
+        f"images; pass channel_axis={axis} to read it as colour, or rgb=False "
+        "to keep grey slices and silence this warning",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def is_array_list(value: Any) -> bool:

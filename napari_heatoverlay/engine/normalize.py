@@ -8,7 +8,7 @@ resampling) and reused for every slice, pyramid level and colour bar.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from numbers import Real
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from napari_heatoverlay.engine.options import Norm, OverlayOptions
+from napari_heatoverlay.engine.options import Norm, OverlayOptions, Sign, with_options
 
 #: Values normalised at once: float64 temporaries of 2 MiB stay in cache.
 _CHUNK = 2**18
@@ -40,12 +40,18 @@ class Window:
     flat : float
         ``n`` for every pixel when the window is empty (``hi <= lo``):
         a constant map, 0.5 for ``"symmetric"`` and 0 otherwise.
+    sign : Sign
+        Applied to the raw values first; ``lo`` and ``hi`` are in its units.
+    gamma : float
+        ``n`` becomes ``n ** gamma`` last.
     """
 
     lo: Real
     hi: Real
     sigmoid: bool = False
     flat: float = 0.0
+    sign: Sign = Sign.ALL
+    gamma: float = 1.0
 
     def apply(self, heat: np.ndarray) -> np.ndarray:
         """Return ``heat`` mapped to float32 in [0, 1], non-finite as NaN.
@@ -66,6 +72,8 @@ class Window:
         return n
 
     def _apply_chunk(self, values: np.ndarray) -> np.ndarray:
+        finite = np.isfinite(values) if values.dtype.kind == "f" else None
+        values = signed(values, self.sign)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if self.sigmoid:
                 n = 1.0 / (1.0 + np.exp(-values.astype(np.float64)))
@@ -74,11 +82,41 @@ class Window:
                 np.clip(n, 0.0, 1.0, out=n)
             else:
                 n = np.full(values.shape, self.flat)
-        if values.dtype.kind == "f":
-            finite = np.isfinite(values)
-            if not finite.all():
-                n[~finite] = np.nan
+            if self.gamma != 1.0:
+                n **= self.gamma
+        if finite is not None and not finite.all():
+            n[~finite] = np.nan
         return n
+
+
+def signed(values: np.ndarray, sign: Sign) -> np.ndarray:
+    """The part of `values` that `sign` shows: h > 0, -min(h, 0), |h| or h.
+
+    Integers stay exact (unsigned results for negative and absolute values).
+
+    Examples
+    --------
+    >>> signed(np.array([-2, 0, 3]), Sign.NEGATIVE)
+    array([2, 0, 0], dtype=uint64)
+    """
+    if sign == Sign.ALL:
+        return values
+    if sign == Sign.POSITIVE:
+        return np.maximum(values, values.dtype.type(0))
+    if values.dtype.kind == "u":
+        return np.zeros_like(values) if sign == Sign.NEGATIVE else values
+    if values.dtype.kind == "i":
+        wide = values.astype(np.int64)
+        # 0 - v in uint64 is exact even for the most negative int64
+        magnitude = np.uint64(0) - wide.astype(np.uint64)
+        negative = np.where(wide < 0, magnitude, np.uint64(0))
+        if sign == Sign.NEGATIVE:
+            return negative
+        return np.where(wide < 0, magnitude, wide.astype(np.uint64))
+    with np.errstate(invalid="ignore"):
+        if sign == Sign.NEGATIVE:
+            return -np.minimum(values, 0.0)
+        return np.abs(values)
 
 
 def _linear(values: np.ndarray, lo: Real, hi: Real) -> np.ndarray:
@@ -170,32 +208,67 @@ def compute_window(heat: ArrayLike, options: OverlayOptions) -> Window:
 
     ``options.vmin``/``options.vmax``, when given, fix the window (a linear
     one, whatever the norm); a missing bound comes from the data's min or max.
-    A constant map gives the flat window of its norm.
+    A constant map gives the flat window of its norm. ``options.sign`` is
+    applied to the values first, ``options.gamma`` to ``n`` last.
     """
+    shape = {"sign": options.sign, "gamma": options.gamma}
     norm, vmin, vmax = options.norm, options.vmin, options.vmax
     if vmin is not None and vmax is not None:
-        return Window(vmin, vmax)
+        return Window(vmin, vmax, **shape)
     if norm == Norm.NONE and vmin is None and vmax is None:
-        return Window(0.0, 1.0)
-    lo, hi = _finite_range(heat)
+        return Window(0.0, 1.0, **shape)
+    values = np.asarray(heat)
+    if options.sign != Sign.ALL:
+        values = signed(values, options.sign)
+    lo, hi = _finite_range(values)
     if lo is None:
-        return Window(0.0, 1.0, flat=0.0)
+        return Window(0.0, 1.0, flat=0.0, **shape)
     if vmin is not None or vmax is not None:
         return Window(
-            vmin if vmin is not None else lo, vmax if vmax is not None else hi
+            vmin if vmin is not None else lo, vmax if vmax is not None else hi, **shape
         )
     if norm == Norm.SIGMOID:
-        return Window(lo, hi, sigmoid=True)
+        return Window(lo, hi, sigmoid=True, **shape)
+    centred = norm == Norm.SYMMETRIC or (
+        norm == Norm.CUMULATIVE and options.sign == Sign.ALL
+    )
     if lo == hi:
-        return Window(lo, hi, flat=0.5 if norm == Norm.SYMMETRIC else 0.0)
+        return Window(lo, hi, flat=0.5 if centred else 0.0, **shape)
     if norm == Norm.MINMAX:
-        return Window(lo, hi)
+        return Window(lo, hi, **shape)
     if norm == Norm.MAX:
-        return Window(0, max(hi, 0))
+        return Window(0, max(hi, 0), **shape)
     if norm == Norm.PERCENTILE:
-        return _percentile_window(finite_values(heat), lo, hi, options.percentiles)
+        window = _percentile_window(finite_values(values), lo, hi, options.percentiles)
+        return replace(window, **shape)
+    if norm == Norm.CUMULATIVE:
+        bound = cumulative_threshold(finite_values(values), options.outlier_perc)
+        low = -bound if centred else 0
+        flat = 0.5 if centred else 0.0
+        return Window(low, bound, flat=flat, **shape)
     bound = max(-lo, hi)
-    return Window(-bound, bound, flat=0.5)
+    return Window(-bound, bound, flat=0.5, **shape)
+
+
+def cumulative_threshold(values: np.ndarray, outlier_perc: float) -> Real:
+    """captum's threshold: the smallest sorted ``|value|`` at which the running
+    sum reaches ``100 - outlier_perc`` percent of the total.
+
+    Examples
+    --------
+    >>> cumulative_threshold(np.array([1.0, -1.0, 2.0, 96.0]), 2.0)
+    96.0
+    >>> cumulative_threshold(np.array([1.0, -1.0, 2.0, 96.0]), 50.0)
+    96.0
+    >>> cumulative_threshold(np.array([25.0, 25.0, 25.0, 25.0]), 30.0)
+    25.0
+    """
+    exact = np.sort(signed(values, Sign.ABSOLUTE_VALUE))
+    if exact.size == 0:
+        return 0.0
+    running = np.cumsum(exact.astype(np.float64))
+    index = int(np.searchsorted(running, running[-1] * 0.01 * (100.0 - outlier_perc)))
+    return _number(exact[min(index, exact.size - 1)])
 
 
 def _percentile_window(
@@ -211,14 +284,8 @@ def _percentile_window(
     return Window(float(low) * scale, float(high) * scale)
 
 
-def normalize(
-    heatmap: ArrayLike,
-    *,
-    norm: str = "minmax",
-    vmin: float | None = None,
-    vmax: float | None = None,
-    percentiles: tuple[float, float] = (1, 99),
-) -> np.ndarray:
+@with_options(groups=("heat",))
+def normalize(heatmap: ArrayLike, **options: Any) -> np.ndarray:
     """Scale a heatmap to [0, 1].
 
     The statistics come from all finite values of the heatmap at once, so the
@@ -228,13 +295,24 @@ def normalize(
     ----------
     heatmap : array_like
         Real-valued heatmap of any shape.
-    norm : {"minmax", "max", "percentile", "sigmoid", "symmetric", "none"}
+    norm : {"minmax", "max", "percentile", "sigmoid", "symmetric", "none", "cumulative"}
         ``"minmax"``: (h - min) / (max - min), as matplotlib's ``imshow``.
         ``"max"``: negatives clipped to 0, then divided by the max (Grad-CAM).
         ``"percentile"``: clipped to ``percentiles``, then min-max.
         ``"sigmoid"``: 1 / (1 + exp(-h)).
         ``"symmetric"``: 0.5 + h / (2 max|h|), for signed attributions.
         ``"none"``: values taken as they are, clipped to [0, 1].
+        ``"cumulative"``: captum's outlier clipping by attribution mass: with
+        ``t`` the smallest sorted ``|h|`` at which the running sum reaches
+        ``100 - outlier_perc`` percent of the total, ``0.5 + clip(h / t, -1,
+        1) / 2`` for ``sign="all"`` and ``clip(h / t, 0, 1)`` otherwise.
+    sign : {"all", "positive", "negative", "absolute_value"}
+        Applied to the raw values before the norm: ``max(h, 0)``,
+        ``-min(h, 0)``, ``|h|`` or ``h``.
+    outlier_perc : float
+        For ``norm="cumulative"``, in [0, 100).
+    gamma : float
+        ``n ** gamma`` after the norm (> 0).
     vmin, vmax : float, optional
         Fix the window instead of computing it (like napari contrast limits).
     percentiles : (float, float)
@@ -245,7 +323,8 @@ def normalize(
     ndarray of float32
         Same shape as ``heatmap``, in [0, 1]; NaN where ``heatmap`` is not
         finite. A constant map carries no information: the data-driven norms
-        give 0 for it (0.5 with ``"symmetric"``), never NaN.
+        give 0 for it (0.5 with ``"symmetric"``, and with ``"cumulative"`` for
+        ``sign="all"``), never NaN.
 
     Examples
     --------
@@ -254,6 +333,8 @@ def normalize(
     >>> normalize(np.array([[-2.0, 0.0], [1.0, 2.0]]), norm="symmetric")
     array([[0.  , 0.5 ],
            [0.75, 1.  ]], dtype=float32)
+    >>> normalize(np.array([-2.0, 0.0, 1.0, 2.0]), sign="positive", gamma=2.0)
+    array([0.  , 0.  , 0.25, 1.  ], dtype=float32)
     """
-    options = OverlayOptions(norm=norm, vmin=vmin, vmax=vmax, percentiles=percentiles)
-    return compute_window(heatmap, options).apply(np.asarray(heatmap))
+    settings = OverlayOptions.from_kwargs(**options)
+    return compute_window(heatmap, settings).apply(np.asarray(heatmap))

@@ -31,6 +31,7 @@ class Mode(StrEnum):
     MULTIPLY = "multiply"
     SCALED = "scaled"
     ADDITIVE = "additive"
+    TINT = "tint"
 
 
 class Norm(StrEnum):
@@ -42,6 +43,16 @@ class Norm(StrEnum):
     SIGMOID = "sigmoid"
     SYMMETRIC = "symmetric"
     NONE = "none"
+    CUMULATIVE = "cumulative"
+
+
+class Sign(StrEnum):
+    """Which part of a signed attribution map is shown (captum's ``sign``)."""
+
+    ALL = "all"
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+    ABSOLUTE_VALUE = "absolute_value"
 
 
 class Interpolation(StrEnum):
@@ -95,16 +106,19 @@ class Option:
     kind : str
         How a value is checked and typed on the command line: ``"choice"``
         (one of `choices`), ``"unit"`` (a number in [0, 1]), ``"number"`` (a
-        finite number), ``"pair"`` (two finite numbers), ``"colormap"`` or
-        ``"flag"`` (True, False or None).
+        finite number), ``"percent"`` (a number in [0, 100)), ``"positive"``
+        (a finite number > 0), ``"pair"`` (two finite numbers), ``"axis"``
+        (an integer or None), ``"colormap"`` or ``"flag"`` (True, False or
+        None).
     help : str
         One line for ``--help`` and the widget's tooltip.
     choices : type of StrEnum, optional
         The vocabulary of a ``"choice"`` option.
     group : str
-        ``"heat"`` for options that shape the colour heatmap alone (these are
-        also options of ``colorize()``), ``"blend"`` for the blend and
-        ``"image"`` for how the image is read.
+        ``"heat"`` for options that turn raw heat into ``n`` (also options of
+        ``normalize()``), ``"colour"`` for the colormap (``colorize()`` takes
+        both), ``"blend"`` for the blend and ``"image"`` for how the image is
+        read.
     metavar : tuple of str, optional
         Names of the values on the command line.
     widget : dict or None
@@ -114,6 +128,9 @@ class Option:
         Why the widget has no control (empty when it has one).
     cli_absent : str
         Why the command line has no flag (empty when it has one).
+    per_pixel : bool
+        Whether Python callers may also pass a 2-D array of values, one per
+        pixel (the command line and the widget take one value).
     """
 
     name: str
@@ -126,6 +143,7 @@ class Option:
     widget: dict[str, Any] | None = None
     widget_absent: str = ""
     cli_absent: str = ""
+    per_pixel: bool = False
 
     @property
     def flag(self) -> str:
@@ -151,13 +169,14 @@ OPTIONS: tuple[Option, ...] = (
         "unit",
         "heat opacity in [0, 1]",
         widget=_SLIDER,
+        per_pixel=True,
     ),
     Option(
         "colormap",
         "jet",
         "colormap",
         "matplotlib colormap name (add _r to reverse it)",
-        group="heat",
+        group="colour",
         widget={},
     ),
     Option(
@@ -168,6 +187,34 @@ OPTIONS: tuple[Option, ...] = (
         choices=Norm,
         group="heat",
         widget={},
+    ),
+    Option(
+        "sign",
+        Sign.ALL,
+        "choice",
+        "part of a signed map to show: positive keeps h > 0, negative shows "
+        "-min(h, 0), absolute_value |h|, all leaves h as is",
+        choices=Sign,
+        group="heat",
+        widget={},
+    ),
+    Option(
+        "outlier_perc",
+        2.0,
+        "percent",
+        "for norm 'cumulative': the percentage of the total |heat| clipped as "
+        "outliers (captum's outlier_perc)",
+        group="heat",
+        metavar=("PERCENT",),
+        widget={"widget_type": "FloatSpinBox", "min": 0.0, "max": 99.9, "step": 0.5},
+    ),
+    Option(
+        "gamma",
+        1.0,
+        "positive",
+        "n becomes n ** gamma after the norm, as napari's layer gamma",
+        group="heat",
+        widget={"widget_type": "FloatSpinBox", "min": 0.05, "max": 10.0, "step": 0.05},
     ),
     Option(
         "vmin",
@@ -233,6 +280,17 @@ OPTIONS: tuple[Option, ...] = (
         widget_absent="taken from the image layer's rgb flag",
         cli_absent="image files say themselves whether they are colour",
     ),
+    Option(
+        "channel_axis",
+        None,
+        "axis",
+        "the image's colour axis, e.g. 0 for a (3, H, W) image, 1 for "
+        "(N, 3, H, W) (default: a last axis of 3 or 4)",
+        group="image",
+        metavar=("AXIS",),
+        widget_absent="taken from the image layer's rgb flag (napari keeps "
+        "colour last)",
+    ),
 )
 
 #: The options by name.
@@ -241,7 +299,7 @@ OPTION_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
 DEFAULTS: dict[str, Any] = {option.name: option.default for option in OPTIONS}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class OverlayOptions:
     """One validated set of ``overlay()`` options.
 
@@ -266,6 +324,9 @@ class OverlayOptions:
     alpha: float = 0.5
     colormap: Any = "jet"
     norm: Norm = Norm.MINMAX
+    sign: Sign = Sign.ALL
+    outlier_perc: float = 2.0
+    gamma: float = 1.0
     vmin: float | None = None
     vmax: float | None = None
     percentiles: tuple[float, float] = (1.0, 99.0)
@@ -273,6 +334,7 @@ class OverlayOptions:
     interpolation: Interpolation = Interpolation.LINEAR
     image_range: tuple[float, float] | None = None
     rgb: bool | None = None
+    channel_axis: int | None = None
 
     def __post_init__(self) -> None:
         for option in OPTIONS:
@@ -310,6 +372,16 @@ class OverlayOptions:
             )
         return cls(**kwargs)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OverlayOptions):
+            return NotImplemented
+        return all(
+            _same(getattr(self, field.name), getattr(other, field.name))
+            for field in fields(self)
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # may hold an alpha array
+
     def replace(self, **changes: Any) -> OverlayOptions:
         """A copy with `changes`, validated again."""
         return replace(self, **changes)
@@ -317,6 +389,14 @@ class OverlayOptions:
     def as_kwargs(self) -> dict[str, Any]:
         """The options as plain ``overlay()`` keywords (enums as strings)."""
         return {field.name: _plain(getattr(self, field.name)) for field in fields(self)}
+
+
+def _same(first: Any, second: Any) -> bool:
+    if getattr(first, "ndim", 0) or getattr(second, "ndim", 0):
+        import numpy as np
+
+        return bool(np.array_equal(first, second))
+    return bool(first == second)
 
 
 def _plain(value: Any) -> Any:
@@ -353,15 +433,79 @@ def _number(option: Option, value: Any, accepts: str) -> float:
     return number
 
 
-def _check_unit(option: Option, value: Any) -> float | None:
+def _check_unit(option: Option, value: Any) -> Any:
     if value is None and option.default is None:
         return None
+    if option.per_pixel and _is_array(value):
+        return _unit_map(option, value)
     number = _number(option, value, "a number in [0, 1]")
     if not 0.0 <= number <= 1.0:
         raise OptionValueError(
             option.name, f"{option.name} must be in [0, 1], got {value!r}"
         )
     return number
+
+
+def _is_array(value: Any) -> bool:
+    return isinstance(value, list | tuple) or getattr(value, "ndim", 0) > 0
+
+
+def _unit_map(option: Option, value: Any) -> Any:
+    """A per-pixel map of values in [0, 1], as a read-only float32 array."""
+    import numpy as np
+
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    try:
+        values = np.array(value, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise OptionTypeError(
+            option.name, f"{option.name} as an array must hold numbers, got {value!r}"
+        ) from None
+    if values.ndim != 2:
+        raise OptionValueError(
+            option.name,
+            f"{option.name} as an array must be 2-D, (Y, X) on the image grid or "
+            f"(h, w) on the heatmap grid; got shape {values.shape}",
+        )
+    if not np.all(np.isfinite(values)) or values.min() < 0 or values.max() > 1:
+        raise OptionValueError(
+            option.name,
+            f"{option.name} as an array must hold values in [0, 1]; got "
+            f"{np.nanmin(values):g} .. {np.nanmax(values):g}"
+            + ("" if np.all(np.isfinite(values)) else " and non-finite values")
+            + "; clip or rescale it first",
+        )
+    values.setflags(write=False)
+    return values
+
+
+def _check_percent(option: Option, value: Any) -> float:
+    number = _number(option, value, "a number in [0, 100)")
+    if not 0.0 <= number < 100.0:
+        raise OptionValueError(
+            option.name, f"{option.name} must be in [0, 100), got {value!r}"
+        )
+    return number
+
+
+def _check_positive(option: Option, value: Any) -> float:
+    number = _number(option, value, "a finite number > 0")
+    if number <= 0.0:
+        raise OptionValueError(
+            option.name, f"{option.name} must be a finite number > 0, got {value!r}"
+        )
+    return number
+
+
+def _check_axis(option: Option, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise OptionTypeError(
+            option.name, f"{option.name} must be an integer axis or None, got {value!r}"
+        )
+    return int(value)
 
 
 def _check_number(option: Option, value: Any) -> float | None:
@@ -410,6 +554,9 @@ _CHECKS = {
     "pair": _check_pair,
     "colormap": _check_colormap,
     "flag": _check_flag,
+    "percent": _check_percent,
+    "positive": _check_positive,
+    "axis": _check_axis,
 }
 
 
@@ -423,11 +570,11 @@ def with_options(*, groups: tuple[str, ...] | None = None) -> Callable[[_F], _F]
 
     Examples
     --------
-    >>> @with_options(groups=("heat",))
+    >>> @with_options(groups=("colour", "heat"))
     ... def shade(heatmap, **options):
     ...     return options
-    >>> list(inspect.signature(shade).parameters)[:3]
-    ['heatmap', 'colormap', 'norm']
+    >>> list(inspect.signature(shade).parameters)[:4]
+    ['heatmap', 'colormap', 'norm', 'sign']
     """
 
     def decorate(function: _F) -> _F:

@@ -27,6 +27,9 @@ def overlay(
     alpha: float = 0.5,
     colormap: Any = "jet",
     norm: str = "minmax",
+    sign: str = "all",
+    outlier_perc: float = 2.0,
+    gamma: float = 1.0,
     vmin: float | None = None,
     vmax: float | None = None,
     percentiles: tuple[float, float] = (1, 99),
@@ -34,6 +37,7 @@ def overlay(
     interpolation: str = "linear",
     image_range: tuple[float, float] | None = None,
     rgb: bool | None = None,
+    channel_axis: int | None = None,
 ) -> Any:
     """Lay a heatmap over an image with transparency.
 
@@ -48,27 +52,43 @@ def overlay(
     multiply   ``img * (1 - a + a * n)`` (a=1: only the hot regions show)
     scaled     ``(1 - a * n) * img + a * n * c`` (cold regions transparent)
     additive   ``min(255, img + a * c)``
+    tint       ``img * ((1 - a) + a * c / 255)`` (multiply by the colour)
     ========== ==========================================
 
     Parameters
     ----------
     image : array_like or list of array_like
         (..., Y, X) grey or (..., Y, X, 3|4) RGB(A); alpha is dropped. NumPy,
-        dask, zarr or torch. A list is a multiscale pyramid (finest first).
+        dask, zarr, torch (any device) or nested lists. A list of arrays is a
+        multiscale pyramid (finest first). See `channel_axis` for
+        channels-first images.
     heatmap : array_like or list of array_like
         (..., h, w), any real dtype; its last two axes cover the same field of
         view as the image's and are resampled pixel-centre aligned when the
         sizes differ. Non-finite pixels carry no heat (the image shows).
-    mode : {"alpha", "gray", "multiply", "scaled", "additive"}
+    mode : {"alpha", "gray", "multiply", "scaled", "additive", "tint"}
         Blend formula, see the table above.
-    alpha : float
-        Heat opacity in [0, 1].
+    alpha : float or array_like
+        Heat opacity in [0, 1]; or a 2-D map of opacities, one per pixel, on
+        the image grid (Y, X) or the heatmap grid (h, w), resampled like the
+        heat (MONAI's ``blend_images(alpha=array)``): ``a`` in every formula
+        is then that pixel's value.
     colormap : str, Colormap or (N, 3|4) array
         Any matplotlib colormap name or object, a napari Colormap, or a colour
         table. Lookup equals matplotlib's: entry ``min(floor(n * N), N - 1)``.
-    norm : {"minmax", "max", "percentile", "sigmoid", "symmetric", "none"}
+    norm : {"minmax", "max", "percentile", "sigmoid", "symmetric", "none", "cumulative"}
         How raw heat becomes ``n``; see :func:`normalize`. The statistics come
         from all finite heatmap values, before resampling, over all slices.
+    sign : {"all", "positive", "negative", "absolute_value"}
+        Applied to the raw heat before the norm, as captum does: positive
+        keeps ``h > 0`` (others 0), negative takes ``-min(h, 0)``,
+        absolute_value ``|h|``, all leaves ``h`` as is.
+    outlier_perc : float
+        For ``norm="cumulative"``: the percentage of the total ``|h|`` clipped
+        as outliers, in [0, 100).
+    gamma : float
+        ``n`` becomes ``n ** gamma`` after the norm, as napari's layer gamma
+        (torchcam's look is ``gamma=2``).
     vmin, vmax : float, optional
         Fix the normalisation window instead (like napari contrast limits).
     percentiles : (float, float)
@@ -84,7 +104,12 @@ def overlay(
         data is not scanned: integers use their dtype's range, floats (0, 1)).
     rgb : bool, optional
         Whether the image's last axis is colour; guessed from a last axis of
-        size 3 or 4 when None.
+        size 3 or 4 when None. A last axis of size 1 is always grey.
+    channel_axis : int, optional
+        The image's colour axis (scikit-image's name), e.g. 0 for a (3, H, W)
+        torch image or 1 for a (N, 3, H, W) batch; it must have 3 or 4
+        entries. None keeps the guess from the last axis, and warns when a
+        leading axis of 3 looks like channels-first colour.
 
     Returns
     -------
@@ -102,12 +127,20 @@ def overlay(
     (32, 96, 3)
     >>> overlay(image, features[0, :4], mode="scaled", threshold=0.2).shape
     (4, 32, 96, 3)
+    >>> attribution = np.random.default_rng(1).normal(size=(3, 32, 96))
+    >>> overlay(image, attribution.sum(0), norm="cumulative", sign="positive").shape
+    (32, 96, 3)
+    >>> overlay(np.zeros((3, 32, 96)), features[0, 0], channel_axis=0).shape
+    (32, 96, 3)
     """
     options = OverlayOptions(
         mode=mode,
         alpha=alpha,
         colormap=colormap,
         norm=norm,
+        sign=sign,
+        outlier_perc=outlier_perc,
+        gamma=gamma,
         vmin=vmin,
         vmax=vmax,
         percentiles=percentiles,
@@ -115,6 +148,7 @@ def overlay(
         interpolation=interpolation,
         image_range=image_range,
         rgb=rgb,
+        channel_axis=channel_axis,
     )
     return render(image, heatmap, options)
 
@@ -245,7 +279,7 @@ def _overlay_level(
     window: Any,
     options: OverlayOptions,
 ) -> Any:
-    image, _ = _inputs.split_image(image, options.rgb)
+    image, _ = _inputs.split_image(image, options.rgb, options.channel_axis)
     lead = _inputs.leading_shape(image.shape[:-3], heat.shape[:-2])
     bounds = _inputs.image_range_for(image, options.image_range)
     if _inputs.is_dask(image) or _inputs.is_dask(heat):
