@@ -1,8 +1,10 @@
 """Tests for napari_heatoverlay.io.features: real files on disk, no mocks."""
 
+import io
 import os
 import pickle
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -564,3 +566,260 @@ def test_reading_leaves_the_file_untouched(tmp_path, write, suffix):
     assert all(np.isfinite(feature.data).all() for feature in features)
 
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+
+
+# --- the byte limit -----------------------------------------------------------
+
+
+def test_max_bytes_refuses_a_file_before_reading_it_and_says_how_to_raise(tmp_path):
+    path = tmp_path / "big.npz"
+    np.savez(path, heat=np.zeros((64, 64)))  # 32 KiB of float64
+
+    with pytest.raises(FeatureFileError) as caught:
+        read_feature_arrays(path, max_bytes=16 * 1024)
+
+    message = str(caught.value)
+    assert message.startswith(f"Cannot read {path}: reading it would allocate")
+    assert "32.0 KiB" in message
+    assert "over the limit of 16.0 KiB (max_bytes=)" in message
+    assert "HEATOVERLAY_MAX_BYTES" in message
+    assert "max_bytes=" in message
+    [feature] = read_feature_arrays(path, max_bytes=64 * 1024)
+    assert feature.data.shape == (64, 64)
+
+
+def test_the_environment_variable_sets_the_limit(tmp_path, monkeypatch):
+    path = tmp_path / "big.npz"
+    np.savez(path, heat=np.zeros((64, 64)))
+    monkeypatch.setenv("HEATOVERLAY_MAX_BYTES", "16K")
+
+    with pytest.raises(FeatureFileError, match=r"\(HEATOVERLAY_MAX_BYTES=16K\)"):
+        read_feature_arrays(path)
+    assert read_feature_arrays(path, max_bytes=2**20)  # the argument wins
+
+
+@pytest.mark.parametrize("value", ["lots", "-5", "0", "12 parsecs"])
+def test_a_malformed_environment_limit_is_named(tmp_path, monkeypatch, value):
+    path = tmp_path / "heat.npy"
+    np.save(path, np.ones((4, 4)))
+    monkeypatch.setenv("HEATOVERLAY_MAX_BYTES", value)
+
+    with pytest.raises(FeatureFileError, match=r"HEATOVERLAY_MAX_BYTES=.* not a size"):
+        read_feature_arrays(path)
+
+
+@pytest.mark.parametrize(
+    ("max_bytes", "error"), [(0, ValueError), (-1, ValueError), (1.5, TypeError)]
+)
+def test_max_bytes_must_be_a_positive_whole_number(tmp_path, max_bytes, error):
+    path = tmp_path / "heat.npy"
+    np.save(path, np.ones((4, 4)))
+
+    with pytest.raises(error, match="max_bytes"):
+        read_feature_arrays(path, max_bytes=max_bytes)
+
+
+def test_memory_mapped_npy_costs_nothing_against_the_limit(tmp_path):
+    path = tmp_path / "heat.npy"
+    np.save(path, np.ones((256, 256), dtype=np.float32))
+
+    [feature] = read_feature_arrays(path, max_bytes=1)
+
+    assert isinstance(feature.data, np.memmap)
+
+
+def test_safetensors_count_every_tensor_against_the_limit(tmp_path):
+    path = save_safetensors(
+        tmp_path / "two.safetensors",
+        {"a": np.ones((32, 32), np.float32), "b": np.ones((32, 32), np.float32)},
+    )
+
+    with pytest.raises(FeatureFileError, match=r"counted up to tensor 'b'"):
+        read_feature_arrays(path, max_bytes=6000)
+    assert len(read_feature_arrays(path, max_bytes=8192)) == 2
+
+
+def test_expanded_tensor_counts_as_large_as_its_shape(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = save_torch(tmp_path / "wide.pt", {"heat": torch.ones(1).expand(64, 64)})
+
+    [feature] = read_feature_arrays(path)
+    assert feature.data.shape == (64, 64)
+    with pytest.raises(FeatureFileError, match=r"at least 16\.[0-9] KiB.*'heat'"):
+        read_feature_arrays(path, max_bytes=8192)
+
+
+# --- .npz members read without np.load ------------------------------------------
+
+
+def test_npz_members_keep_order_byte_order_and_memory_layout(tmp_path):
+    rng = np.random.default_rng(5)
+    arrays = {
+        "fortran": np.asfortranarray(rng.random((3, 5, 7))),
+        "big_endian": rng.random((4, 6)).astype(">f4"),
+        "ints": np.arange(12, dtype=np.int16).reshape(3, 4),
+    }
+    for save in (np.savez, np.savez_compressed):
+        path = tmp_path / f"{save.__name__}.npz"
+        save(path, **arrays)
+
+        features = read_feature_arrays(path)
+
+        assert [f.key for f in features] == list(arrays)
+        for feature in features:
+            np.testing.assert_array_equal(feature.data, arrays[feature.key])
+            assert feature.data.dtype == arrays[feature.key].dtype
+
+
+def test_large_compressed_npz_member_is_inflated_in_chunks(tmp_path):
+    heat = np.random.default_rng(6).integers(0, 4, (1024, 1536), dtype=np.uint8)
+    path = tmp_path / "large.npz"
+    np.savez_compressed(path, heat=heat)
+
+    [feature] = read_feature_arrays(path)
+
+    np.testing.assert_array_equal(feature.data, heat)
+
+
+def test_npz_entries_that_cannot_be_heatmaps_are_not_read(tmp_path):
+    path = tmp_path / "mixed.npz"
+    np.savez(path, names=np.array(["a", "b"]), heat=np.eye(3), bias=np.ones(3))
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("README.txt", "not an array")
+
+    [feature] = read_feature_arrays(path)
+
+    assert feature.key == "heat"
+
+
+def test_npz_member_whose_header_disagrees_with_its_size_is_refused(tmp_path):
+    path = tmp_path / "padded.npz"
+    buffer = io.BytesIO()
+    np.save(buffer, np.ones((4, 4), dtype=np.float32))
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("heat.npy", buffer.getvalue() + b"extra")
+
+    with pytest.raises(FeatureFileError, match=r"member holds .* bytes.*corrupt"):
+        read_feature_arrays(path)
+
+
+def test_npz_with_a_member_twice_is_refused(tmp_path):
+    path = tmp_path / "twice.npz"
+    buffer = io.BytesIO()
+    np.save(buffer, np.ones((4, 4)))
+    with (
+        pytest.warns(UserWarning, match="Duplicate name"),
+        zipfile.ZipFile(path, "w") as archive,
+    ):
+        archive.writestr("heat.npy", buffer.getvalue())
+        archive.writestr("heat.npy", buffer.getvalue())
+
+    with pytest.raises(FeatureFileError, match="appears twice"):
+        read_feature_arrays(path)
+
+
+# --- torch payloads: bounded walk, dtypes ----------------------------------------
+
+
+def test_shared_containers_are_walked_once(tmp_path):
+    shared = [torch_tensor(np.ones((4, 4), np.float32))]
+    path = save_torch(tmp_path / "shared.pt", {"a": shared, "b": shared})
+
+    assert [f.key for f in read_feature_arrays(path)] == ["a.0"]
+
+
+def test_a_tensor_under_two_keys_is_listed_under_both(tmp_path):
+    tensor = torch_tensor(np.ones((4, 4), np.float32))
+    path = save_torch(tmp_path / "tied.pt", {"encoder": tensor, "decoder": tensor})
+
+    assert [f.key for f in read_feature_arrays(path)] == ["encoder", "decoder"]
+
+
+def test_the_walk_of_a_payload_is_bounded_in_depth_and_size():
+    from napari_heatoverlay.io.features import _flatten
+    from napari_heatoverlay.io.picklescan import PickleLimits
+    from napari_heatoverlay.io.refusal import Refusal
+
+    deep: list = []
+    for _ in range(10_000):
+        deep = [deep]
+    with pytest.raises(Refusal, match="more than 100 deep"):
+        list(_flatten(deep))
+
+    laughs: list = [0] * 10
+    for _ in range(30):
+        laughs = [laughs] * 10  # 10**31 leaves if walked naively
+    assert len(list(_flatten(laughs))) == 10
+
+    with pytest.raises(Refusal, match="more than 50 nested entries"):
+        list(_flatten(list(range(51)), PickleLimits(max_elements=50)))
+
+
+@pytest.mark.parametrize("dtype", ["float8_e4m3fn", "float8_e5m2"])
+def test_float8_tensor_is_refused_with_a_way_out(tmp_path, dtype):
+    torch = pytest.importorskip("torch")
+    tensor = torch.zeros(4, 4).to(getattr(torch, dtype))
+    path = save_torch(tmp_path / "f8.pt", {"heat": tensor})
+
+    with pytest.raises(
+        FeatureFileError, match=rf"'heat' has dtype torch\.{dtype}.*float16 or float32"
+    ):
+        read_feature_arrays(path)
+
+
+def test_float8_bias_is_skipped_not_refused(tmp_path):
+    torch = pytest.importorskip("torch")
+    payload = {
+        "heat": torch.ones(4, 4),
+        "scale": torch.ones(4).to(torch.float8_e4m3fn),
+    }
+    path = save_torch(tmp_path / "mixed.pt", payload)
+
+    assert [f.key for f in read_feature_arrays(path)] == ["heat"]
+
+
+def test_mixed_bfloat16_and_float32_safetensors_keep_sorted_order(tmp_path):
+    pytest.importorskip("torch")
+    from safetensors.torch import save_file
+
+    save_file(
+        {
+            "b_bf16": torch_tensor(np.full((2, 2), 2.0, np.float32), "bfloat16"),
+            "a_f32": torch_tensor(np.ones((2, 2), np.float32)),
+            "c_bf16": torch_tensor(np.full((2, 2), 3.0, np.float32), "bfloat16"),
+        },
+        str(tmp_path / "mixed.safetensors"),
+    )
+
+    features = read_feature_arrays(tmp_path / "mixed.safetensors")
+
+    assert [(f.key, f.data.dtype, f.data[0, 0]) for f in features] == [
+        ("a_f32", np.float32, 1.0),
+        ("b_bf16", np.float32, 2.0),
+        ("c_bf16", np.float32, 3.0),
+    ]
+
+
+@pytest.mark.parametrize("layout", ["zip", "legacy"])
+def test_large_state_dict_passes_the_pickle_scan(tmp_path, layout):
+    torch = pytest.importorskip("torch")
+    payload = {f"layer{index}.weight": torch.ones(2, 2) for index in range(2_000)}
+    path = save_torch(
+        tmp_path / "big.pt",
+        payload,
+        _use_new_zipfile_serialization=layout == "zip",
+    )
+
+    assert len(read_feature_arrays(path)) == 2_000
+
+
+# --- what is not a regular file ---------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")
+def test_a_broken_symlink_is_named(tmp_path):
+    path = tmp_path / "heat.npy"
+    path.symlink_to(tmp_path / "gone.npy")
+
+    with pytest.raises(FeatureFileError, match=r"broken symbolic link to .*gone\.npy"):
+        read_feature_arrays(path)

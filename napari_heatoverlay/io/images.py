@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from napari_heatoverlay.io.refusal import Refusal
+from napari_heatoverlay.io.regular import check_regular_file
+
 if TYPE_CHECKING:
     import dask.array as da
 
@@ -32,13 +35,18 @@ class InputError(ValueError):
     """An input file exists but cannot be used; the message says what to do."""
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
+def read_image(
+    path: str | os.PathLike, *, channel_axis: int | None = None
+) -> np.ndarray:
     """Read an image file as (Y, X) grey or (Y, X, 3|4) colour.
 
     Parameters
     ----------
     path : str or os.PathLike
         Any single image that imageio reads (PNG, JPEG, TIFF, BMP, ...).
+    channel_axis : int, optional
+        The file's colour axis when it is not last (a (3, Y, X) TIFF stack:
+        0); it is moved last.
 
     Returns
     -------
@@ -61,6 +69,20 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     (4, 6)
     """
     pixels = _decode(Path(path))
+    if channel_axis is not None:
+        if pixels.ndim != 3 or not -3 <= channel_axis < 3:
+            raise InputError(
+                f"Cannot use {path} with --channel-axis {channel_axis}: it holds "
+                f"an array of shape {pixels.shape}; the axis must be one of its "
+                "three axes"
+            )
+        if pixels.shape[channel_axis] not in (3, 4):
+            raise InputError(
+                f"Cannot use {path} with --channel-axis {channel_axis}: that axis "
+                f"has {pixels.shape[channel_axis]} entries in shape {pixels.shape}, "
+                "and colour needs 3 or 4"
+            )
+        pixels = np.moveaxis(pixels, channel_axis, -1)
     if pixels.ndim == 3 and pixels.shape[-1] == 2:
         pixels = pixels[..., 0]
     if pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[-1] in (3, 4)):
@@ -132,9 +154,10 @@ def _decode_with_pillow(source: Path) -> np.ndarray:
 
 
 def _decode(source: Path) -> np.ndarray:
-    if not source.is_file():
-        problem = "it is a folder" if source.is_dir() else "no such file"
-        raise InputError(f"Cannot read {source}: {problem}. Check the path.")
+    try:
+        check_regular_file(source)  # a FIFO or /dev/zero would block the decoder
+    except Refusal as refusal:
+        raise InputError(f"Cannot read {source}: {refusal}") from refusal
     try:
         if source.suffix.lower() in _PILLOW_SUFFIXES:
             return _decode_with_pillow(source)
