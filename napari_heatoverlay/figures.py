@@ -6,6 +6,7 @@ works without a display and never touches a GUI backend.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -19,7 +20,7 @@ import napari_heatoverlay.engine.inputs as _inputs
 from napari_heatoverlay.engine.colormap import colormap_lut
 from napari_heatoverlay.engine.formulas import image_rgb8
 from napari_heatoverlay.engine.normalize import Window, compute_window
-from napari_heatoverlay.engine.options import OverlayOptions, with_options
+from napari_heatoverlay.engine.options import OverlayOptions, Sign, with_options
 from napari_heatoverlay.engine.overlay import render
 
 _PANEL_HEIGHT = 3.0  # inches
@@ -32,10 +33,11 @@ _SIGMOID_SAMPLES = 1024
 @with_options()
 def figure(
     image: ArrayLike,
-    heatmap: ArrayLike,
+    heatmap: ArrayLike | Mapping[str, ArrayLike],
     *,
     index: int | tuple[int, ...] | None = None,
     label: str = "heatmap value",
+    share_scale: bool = False,
     dpi: float = 150,
     **options: Any,
 ) -> Figure:
@@ -45,15 +47,18 @@ def figure(
     pixel) over the image's field of view, coloured exactly as in the
     overlay; pixels below `threshold` and non-finite pixels are left blank,
     as the overlay leaves them as image. The colour bar is in heatmap units:
-    its ends are the window the normalisation used (for ``norm="sigmoid"``,
-    the data range, with the colours ``1 / (1 + exp(-h))`` gives them).
+    its ends are the window the normalisation used (for ``norm="sigmoid"``
+    or a `gamma`, the colours along it are the ones the overlay gives).
 
     Parameters
     ----------
     image : array_like
-        (Y, X) grey or (Y, X, 3|4) RGB(A).
-    heatmap : array_like
-        (h, w), or more axes with `index` choosing one (h, w) map.
+        (Y, X) grey or (Y, X, 3|4) RGB(A) (see `channel_axis` for others).
+    heatmap : array_like or mapping of str to array_like
+        (h, w), or more axes with `index` choosing one (h, w) map. A mapping
+        such as ``{"Grad-CAM": cam, "Integrated gradients": ig}`` draws one
+        row per map (image | heatmap | overlay), titled by its key, to
+        compare methods on one image; up to 8 stay readable.
     index : int or tuple of int, optional
         Index into the heatmap's leading axes (e.g. a channel), so that
         ``heatmap[index]`` is 2-D. As in ``overlay(image, heatmap)[index]``,
@@ -61,6 +66,9 @@ def figure(
         slices share one colour scale.
     label : str
         Colour bar label.
+    share_scale : bool
+        With several maps: one window from all of them and one colour bar,
+        instead of a colour bar per row in each map's own units.
     dpi : float
         Resolution, for saving as PNG.
     **options
@@ -70,8 +78,8 @@ def figure(
     Returns
     -------
     matplotlib.figure.Figure
-        Four axes: image, heatmap, overlay and the colour bar. Save it with
-        ``fig.savefig("figure.pdf")``.
+        Three panels per map and the colour bar(s) (four axes for one map).
+        Save it with ``fig.savefig("figure.pdf")``.
 
     Examples
     --------
@@ -82,57 +90,122 @@ def figure(
     >>> fig = figure(image, heat, norm="symmetric", colormap="coolwarm")
     >>> len(fig.axes), fig.axes[-1].get_ylabel()
     (4, 'heatmap value')
+    >>> fig = figure(image, {"Grad-CAM": heat, "Saliency": heat**2}, norm="max")
+    >>> len(fig.axes)
+    8
     """
     settings = OverlayOptions.from_kwargs(**options)
-    heat_all = _inputs.check_heatmap(_inputs.as_array(heatmap, "heatmap"))
-    heat = _one_map(heat_all, index)
     pixels, settings = _one_image(image, settings)
-    window = compute_window(np.asarray(heat_all), settings)
+    named = dict(heatmap) if isinstance(heatmap, Mapping) else {None: heatmap}
+    if not named:
+        raise ValueError("heatmap is an empty mapping; pass at least one map")
+    stacks = {
+        name: _inputs.check_heatmap(_inputs.as_array(heat, "heatmap"))
+        for name, heat in named.items()
+    }
+    maps = {name: _one_map(stack, index) for name, stack in stacks.items()}
+    if share_scale:
+        everything = np.concatenate(
+            [np.asarray(s, np.float64).ravel() for s in stacks.values()]
+        )
+        shared = compute_window(everything, settings)
+        windows = dict.fromkeys(maps, shared)
+    else:
+        windows = {
+            name: compute_window(np.asarray(s), settings) for name, s in stacks.items()
+        }
     lut = colormap_lut(settings.colormap) / 255.0
-    blended = render(pixels, heat, settings, window=window)
     image_grid, _ = _inputs.split_image(pixels, settings.rgb)
-    bounds = _inputs.image_range_for(image_grid, settings.image_range)
-    shown_image = image_rgb8(image_grid, bounds)
+    shown_image = image_rgb8(
+        image_grid, _inputs.image_range_for(image_grid, settings.image_range)
+    )
+    height, width = shown_image.shape[:2]
+    fig = Figure(
+        figsize=_figsize(height, width, len(maps)), dpi=dpi, layout="constrained"
+    )
+    grid = np.atleast_2d(fig.subplots(len(maps), 3))
+    panel_height = _panel_height(len(maps))
+    for axes, (name, heat) in zip(grid, maps.items(), strict=True):
+        window = windows[name]
+        blended = render(pixels, heat, settings, window=window)
+        _draw_row(axes, shown_image, heat, blended, window, lut, settings, name)
+        if not share_scale:
+            _colour_bar(
+                fig, axes, window, lut, settings, label, width / height, panel_height
+            )
+    if share_scale:
+        _colour_bar(
+            fig,
+            grid.ravel(),
+            windows[next(iter(maps))],
+            lut,
+            settings,
+            label,
+            width / height,
+            panel_height * len(maps),
+        )
+    return fig
+
+
+def _draw_row(
+    axes: Any,
+    shown_image: np.ndarray,
+    heat: np.ndarray,
+    blended: np.ndarray,
+    window: Window,
+    lut: np.ndarray,
+    settings: OverlayOptions,
+    name: str | None,
+) -> None:
+    height, width = shown_image.shape[:2]
     shown_heat = window.apply(heat)
     if settings.threshold is not None:
         shown_heat[shown_heat < settings.threshold] = np.nan
-
-    height, width = blended.shape[:2]
-    size = _figsize(height, width)
-    fig = Figure(figsize=size, dpi=dpi, layout="constrained")
-    axes = fig.subplots(1, 3)
     heat_cmap = ListedColormap(lut).with_extremes(bad=(0.0, 0.0, 0.0, 0.0))
-    extent = (-0.5, width - 0.5, height - 0.5, -0.5)
     axes[0].imshow(shown_image)
     axes[1].imshow(
         shown_heat,
         cmap=heat_cmap,
         vmin=0.0,
         vmax=1.0,
-        extent=extent,
+        extent=(-0.5, width - 0.5, height - 0.5, -0.5),
         interpolation="nearest",
     )
     axes[2].imshow(blended)
+    alpha = "map" if getattr(settings.alpha, "ndim", 0) else f"{settings.alpha:g}"
     titles = (
-        "Image",
+        "Image" if name is None else str(name),
         f"Heatmap ({heat.shape[0]} \N{MULTIPLICATION SIGN} {heat.shape[1]}, {settings.norm})",
-        f"Overlay ({settings.mode}, $\\alpha$ = {settings.alpha:g})",
+        f"Overlay ({settings.mode}, $\\alpha$ = {alpha})",
     )
     for ax, title in zip(axes, titles, strict=True):
-        ax.set_title(title)
+        ax.set_title(
+            title, fontweight="bold" if name is not None and ax is axes[0] else None
+        )
         ax.set_axis_off()
+
+
+def _colour_bar(
+    fig: Figure,
+    axes: Any,
+    window: Window,
+    lut: np.ndarray,
+    settings: OverlayOptions,
+    label: str,
+    aspect: float,
+    height: float,
+) -> None:
     colorbar = fig.colorbar(
         _colorbar_mappable(window, lut),
-        ax=axes,
+        ax=list(np.ravel(axes)),
         label=label,
-        fraction=_COLORBAR_WIDTH / (3 * _PANEL_HEIGHT * width / height),
+        fraction=_COLORBAR_WIDTH / (3 * height * aspect),
         pad=0.01,
         shrink=0.9,
     )
     level = _threshold_level(window, settings.threshold)
     if level is not None:
         colorbar.ax.axhline(level, color="black", linewidth=1.0)
-    return fig
 
 
 def _one_map(heat: Any, index: int | tuple[int, ...] | None) -> np.ndarray:
@@ -168,11 +241,17 @@ def _one_image(
     return colour_last, settings.replace(rgb=is_rgb, channel_axis=None)
 
 
-def _figsize(height: int, width: int) -> tuple[float, float]:
-    panel_width = _PANEL_HEIGHT * width / height
+def _panel_height(rows: int) -> float:
+    """Inches per panel: smaller rows for many maps, so 8 fit on a page."""
+    return _PANEL_HEIGHT if rows <= 2 else max(1.6, 6.0 / rows + 1.0)
+
+
+def _figsize(height: int, width: int, rows: int = 1) -> tuple[float, float]:
+    panel_height = _panel_height(rows)
+    panel_width = panel_height * width / height
     total = 3 * panel_width + _COLORBAR_WIDTH + _LABELS_WIDTH
     scale = min(1.0, _MAX_WIDTH / total)
-    return total * scale, (_PANEL_HEIGHT + 0.5) * scale
+    return total * scale, rows * (panel_height + 0.5) * scale
 
 
 def _colorbar_mappable(window: Window, lut: np.ndarray) -> ScalarMappable:
@@ -183,10 +262,11 @@ def _colorbar_mappable(window: Window, lut: np.ndarray) -> ScalarMappable:
         flat = _sigmoid(window.lo) if window.sigmoid else window.flat
         bottom = window.lo - flat
         return ScalarMappable(Normalize(bottom, bottom + 1.0), ListedColormap(lut))
-    if window.sigmoid:
-        # linear in heatmap units, coloured as n = sigmoid(h) colours them
+    if window.sigmoid or window.gamma != 1.0:
+        # linear in heatmap units, coloured as the overlay colours each value
         values = np.linspace(window.lo, window.hi, _SIGMOID_SAMPLES)
-        rows = np.minimum((_sigmoid(values) * len(lut)).astype(int), len(lut) - 1)
+        n = replace(window, sign=Sign.ALL).apply(values)
+        rows = np.minimum((n * len(lut)).astype(int), len(lut) - 1)
         return ScalarMappable(
             Normalize(window.lo, window.hi), ListedColormap(lut[rows])
         )

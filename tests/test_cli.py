@@ -686,3 +686,65 @@ def test_outputs_may_not_collide(tmp_path, image_file):
 def test_demo_viewer_refuses_flags_the_widget_has_no_control_for():
     result = run("demo", "--vmin", "1")
     assert_one_line_error(result, 2, "--vmin", "no control", "-o")
+
+
+def test_attribution_options_reach_overlay(image_file, tmp_path):
+    image_path, image = image_file
+    heat = make_heat()
+    np.save(tmp_path / "heat.npy", heat)
+    result = run(
+        image_path,
+        tmp_path / "heat.npy",
+        "-o",
+        tmp_path / "out.png",
+        "--norm=cumulative",
+        "--sign=negative",
+        "--outlier-perc=5",
+        "--gamma=2",
+        "--mode=tint",
+    )
+    assert result.returncode == 0, result.stderr
+    expected = overlay(
+        image,
+        heat,
+        norm="cumulative",
+        sign="negative",
+        outlier_perc=5,
+        gamma=2,
+        mode="tint",
+    )
+    np.testing.assert_array_equal(iio.imread(tmp_path / "out.png"), expected)
+    bad = run(image_path, tmp_path / "heat.npy", "-o", tmp_path / "b.png", "--gamma=0")
+    assert_one_line_error(bad, 2, "--gamma", "> 0")
+
+
+def test_channel_axis_reads_a_channels_first_tiff(tmp_path):
+    image = make_image()
+    tifffile.imwrite(tmp_path / "planes.tif", np.moveaxis(image, -1, 0))
+    heat = make_heat()
+    np.save(tmp_path / "heat.npy", heat)
+    result = run(
+        tmp_path / "planes.tif",
+        tmp_path / "heat.npy",
+        "-o",
+        tmp_path / "out.png",
+        "--channel-axis",
+        "0",
+    )
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_array_equal(
+        iio.imread(tmp_path / "out.png"), overlay(image, heat)
+    )
+
+
+def test_several_heatmaps_make_a_comparison_figure(image_file, tmp_path):
+    image_path, _ = image_file
+    for name, seed in (("gradcam", 1), ("ig", 2), ("occlusion", 3)):
+        np.save(tmp_path / f"{name}.npy", make_heat(seed))
+    maps = [tmp_path / f"{name}.npy" for name in ("gradcam", "ig", "occlusion")]
+    result = run(image_path, *maps, "--figure", tmp_path / "methods.png")
+    assert result.returncode == 0, result.stderr
+    drawn = iio.imread(tmp_path / "methods.png")
+    assert drawn.shape[0] > 2 * drawn.shape[1] / 3  # three rows of panels
+    refused = run(image_path, *maps, "-o", tmp_path / "o.png")
+    assert_one_line_error(refused, 2, "--figure")

@@ -181,3 +181,43 @@ def test_no_pyplot_and_no_gui(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == b"[]"
     assert (tmp_path / "figure.png").stat().st_size > 0
+
+
+def test_a_mapping_draws_one_row_per_method_with_its_own_scale():
+    image = make_image()
+    cam, ig = make_heat(), make_heat() * 10 - 3
+    fig = figure(image, {"Grad-CAM": cam, "Integrated gradients": ig}, norm="minmax")
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert len(panels) == 6 and len(bars) == 2
+    assert [panels[0].get_title(), panels[3].get_title()] == [
+        "Grad-CAM",
+        "Integrated gradients",
+    ]
+    for bar, heat in zip(bars, (cam, ig), strict=True):
+        assert bar.get_ylim() == pytest.approx((heat.min(), heat.max()))
+    for row, heat in enumerate((cam, ig)):
+        np.testing.assert_array_equal(
+            panels[3 * row + 2].images[0].get_array(), overlay(image, heat)
+        )
+
+
+def test_share_scale_uses_one_window_for_every_method():
+    image = make_image()
+    cam, ig = make_heat(), make_heat() * 10 - 3
+    fig = figure(image, {"a": cam, "b": ig}, share_scale=True)
+    bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert len(bars) == 1
+    low, high = min(cam.min(), ig.min()), max(cam.max(), ig.max())
+    assert bars[0].get_ylim() == pytest.approx((low, high))
+    shown = fig.axes[2].images[0].get_array()
+    np.testing.assert_array_equal(shown, overlay(image, cam, vmin=low, vmax=high))
+
+
+def test_gamma_colours_the_colour_bar_as_the_overlay():
+    fig = figure(make_image(), make_heat(), gamma=2.0, colormap="gray")
+    bar = colorbar_axis(fig)
+    mesh = next(c for c in bar.collections if type(c).__name__ == "QuadMesh")
+    colours = mesh.cmap(np.linspace(0, 1, 5))[:, 0]
+    # halfway along the bar n = 0.5, and 0.5 ** 2 = 0.25 of the grey ramp
+    assert colours[2] == pytest.approx(0.25, abs=0.01)

@@ -74,8 +74,8 @@ class Outcome:
 def load_pair(
     image_path: Path, heatmap_path: Path, recipe: Recipe
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Read an image and its 2-D heatmap as `recipe` says."""
-    image = read_image(image_path)
+    """Read an image (colour last) and its 2-D heatmap as `recipe` says."""
+    image = read_image(image_path, channel_axis=recipe.options.channel_axis)
     heat = read_heatmap(
         heatmap_path, key=recipe.key, channel=recipe.channel, reduce=recipe.reduce
     )
@@ -88,7 +88,7 @@ def render_pair(
     """Read a pair, blend it and write the overlay atomically to `output`."""
     outputs.check_output(output, force=recipe.force)
     image, heat = load_pair(image_path, heatmap_path, recipe)
-    blended = render(image, heat, recipe.options)
+    blended = render(image, heat, recipe.options.replace(channel_axis=None))
     return outputs.write_output(output, blended, force=recipe.force)
 
 

@@ -26,18 +26,22 @@ from napari_heatoverlay.cli.main import (
 )
 from napari_heatoverlay.engine.options import OverlayOptions
 from napari_heatoverlay.io import outputs
-from napari_heatoverlay.io.images import is_zarr_path
+from napari_heatoverlay.io.heatmaps import read_heatmap
+from napari_heatoverlay.io.images import is_zarr_path, read_image
 
 FIGURE_SUFFIXES = (".pdf", ".png", ".svg")
 
 
 def overlay_files(args: argparse.Namespace, options: OverlayOptions) -> int:
     """``heatoverlay IMAGE HEATMAP ...``: a pair, two folders, or a zarr image."""
-    image, heatmap = Path(args.image), Path(args.heatmap)
-    for path in (image, heatmap):
+    image, heatmaps = Path(args.image), [Path(path) for path in args.heatmap]
+    for path in (image, *heatmaps):
         if not path.exists():
             raise UsageError(f"{path}: no such file or folder")
     check_colormap(options)
+    if len(heatmaps) > 1:
+        return _compare_figure(image, heatmaps, args, options)
+    heatmap = heatmaps[0]
     if is_zarr_path(image) or (args.output and is_zarr_path(args.output)):
         return _overlay_to_zarr(image, heatmap, args, options)
     if image.is_dir() and heatmap.is_dir():
@@ -56,7 +60,44 @@ def overlay_files(args: argparse.Namespace, options: OverlayOptions) -> int:
     if not wanted:
         return 0
     loaded = batch.load_pair(image, heatmap, _recipe(args, options))
-    return _write_results(*loaded, args, options, wanted)
+    return _write_results(*loaded, args, options.replace(channel_axis=None), wanted)
+
+
+def _compare_figure(
+    image: Path, heatmaps: list[Path], args: argparse.Namespace, options: OverlayOptions
+) -> int:
+    """Several heatmaps of one image: a figure with one row per map."""
+    if args.output is not None or args.figure is None:
+        raise UsageError(
+            "several heatmaps make one comparison figure: pass --figure FIG.pdf "
+            "(and no -o; overlay the maps one at a time to write overlays)"
+        )
+    if image.is_dir() or any(path.is_dir() for path in heatmaps):
+        raise UsageError("several heatmaps need an image file and heatmap files")
+    if not _check_outputs(args, inputs=(image, *heatmaps)):
+        return 0
+    recipe = _recipe(args, options)
+    pixels = read_image(image, channel_axis=options.channel_axis)
+    stems = [path.stem for path in heatmaps]
+    names = stems if len(set(stems)) == len(stems) else [path.name for path in heatmaps]
+    maps = {
+        name: read_heatmap(
+            path, key=recipe.key, channel=recipe.channel, reduce=recipe.reduce
+        )
+        for name, path in zip(names, heatmaps, strict=True)
+    }
+    from napari_heatoverlay.figures import figure
+
+    drawing = figure(pixels, maps, **options.replace(channel_axis=None).as_kwargs())
+    suffix = Path(args.figure).suffix.lower()
+    written = outputs.write_atomic(
+        args.figure,
+        lambda path: drawing.savefig(path, format=suffix[1:]),
+        force=args.force,
+        parents=args.parents,
+    )
+    print(f"wrote {written}")
+    return 0
 
 
 def demo(args: argparse.Namespace, options: OverlayOptions) -> int:
@@ -178,8 +219,7 @@ def _overlay_to_zarr(
     image may be larger than memory; a .zarr pyramid gives a pyramid.
     """
     from napari_heatoverlay.engine.overlay import render
-    from napari_heatoverlay.io.heatmaps import read_heatmap
-    from napari_heatoverlay.io.images import open_zarr_image, read_image
+    from napari_heatoverlay.io.images import open_zarr_image
 
     output = Path(args.output) if args.output else None
     if output is None or not is_zarr_path(output):
@@ -206,7 +246,8 @@ def _overlay_to_zarr(
                 f"cannot read {image} as a zarr array or multiscale group: {error}"
             ) from error
     else:
-        levels = read_image(image)
+        levels = read_image(image, channel_axis=options.channel_axis)
+        options = options.replace(channel_axis=None)
     recipe = _recipe(args, options)
     heat = read_heatmap(
         heatmap, key=recipe.key, channel=recipe.channel, reduce=recipe.reduce

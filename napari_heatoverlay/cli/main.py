@@ -31,7 +31,7 @@ PROG = "heatoverlay"
 BATCH_FORMATS = ("png", "jpg", "tiff")
 
 USAGE = f"""{PROG} IMAGE HEATMAP -o OUT [--figure FIG] [options]
-       {PROG} IMAGE HEATMAP --figure FIG [options]
+       {PROG} IMAGE HEATMAP [HEATMAP ...] --figure FIG [options]
        {PROG} IMAGES_DIR HEATMAPS_DIR -o OUT_DIR [options]
        {PROG} demo [-o OUT] [--figure FIG] [options]"""
 
@@ -51,6 +51,8 @@ examples:
   {PROG} cat.jpg features.npz --key layer3 --channel 12 --colormap magma -o out.tif
   {PROG} cat.jpg logits.npy --norm sigmoid --mode scaled --threshold 0.2 \\
       -o overlay.png --figure figure.pdf
+  {PROG} cat.jpg gradcam.npy ig.npy occlusion.npy --figure methods.pdf \\
+      --norm cumulative --sign positive       (one row per method)
   {PROG} images/ heatmaps/ -o overlays/ --alpha 0.4 --format jpg
   {PROG} images/ heatmaps/ -o overlays/ --skip-existing     (resume a batch)
   {PROG} slide.zarr tumour_probability.npy -o overlay.zarr --norm none
@@ -198,7 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
         "image", metavar="IMAGE", help="image file, or a folder of them"
     )
     parser.add_argument(
-        "heatmap", metavar="HEATMAP", help="heatmap file, or a folder of them"
+        "heatmap",
+        metavar="HEATMAP",
+        nargs="+",
+        help="heatmap file, or a folder of them; several files with --figure "
+        "make a comparison figure, one row per map",
     )
     _add_output_flags(parser)
     batch = parser.add_argument_group("folders")

@@ -28,6 +28,8 @@ from napari_heatoverlay.engine.resample import AxisPlan, apply_taps
 #: numba and load (or compile) the kernel.
 JIT_PIXELS = 2**21
 _MODE_CODE = {mode: code for code, mode in enumerate(Mode)}
+#: Modes the numba kernel computes; per-pixel alpha and the others use NumPy.
+_KERNEL_MODES = (Mode.ALPHA, Mode.GRAY, Mode.MULTIPLY, Mode.SCALED, Mode.ADDITIVE)
 _THREADS = max(1, min(os.cpu_count() or 1, 8))
 #: Rows per band at least; else about 8 bands per thread, taken first come
 #: first served, so a thread the machine slows down holds up little.
@@ -41,7 +43,7 @@ class BlendOptions:
     """Validated options shared by every slice of one ``overlay`` call."""
 
     mode: Mode
-    alpha: float
+    alpha: float | PreparedHeat
     lut: np.ndarray
     threshold: float | None
     order: int
@@ -122,6 +124,9 @@ def blend_region(
         invalid_x = np.ascontiguousarray(heat.invalid[top:bottom][:, columns])
         invalid = (invalid_x, nearest_y - top)
     shifted = row_taps.shifted(first)
+    alpha = options.alpha
+    if isinstance(alpha, PreparedHeat):
+        alpha = resampled_region(alpha, (y0, y1, x0, x1))
     return blend(
         image,
         image_range,
@@ -132,10 +137,23 @@ def blend_region(
         invalid,
         options.lut,
         options.mode,
-        options.alpha,
+        alpha,
         options.threshold,
         out,
     )
+
+
+def resampled_region(
+    heat: PreparedHeat, region: tuple[int, int, int, int]
+) -> np.ndarray:
+    """The prepared map resampled onto one rectangle of the grid, float32 in
+    its clip range (a per-pixel alpha map: values stay in [0, 1])."""
+    y0, y1, x0, x1 = region
+    row_taps = heat.rows.taps(y0, y1)
+    first, _ = row_taps.source_rows
+    rows_x = apply_taps(heat.coefficients[first:], heat.cols.taps(x0, x1), 1)
+    values = apply_taps(rows_x, row_taps.shifted(first), 0)
+    return np.clip(values, *heat.clip).astype(np.float32)
 
 
 def use_kernel(pixels: int) -> bool:
@@ -172,7 +190,8 @@ def blend(
     no heat, or None.
     """
     arguments = (image, image_range, rows_x, y_index, y_weight, clip, invalid, lut)
-    if not use_kernel(out.shape[0] * out.shape[1]):
+    numpy_only = isinstance(alpha, np.ndarray) or Mode(mode) not in _KERNEL_MODES
+    if numpy_only or not use_kernel(out.shape[0] * out.shape[1]):
         return formulas.blend(*arguments, mode, alpha, threshold, out)
     from napari_heatoverlay.engine import kernels
 

@@ -59,13 +59,14 @@ def blend(
     invalid: tuple[np.ndarray, np.ndarray] | None,
     lut: np.ndarray,
     mode: str,
-    alpha: float,
+    alpha: float | np.ndarray,
     threshold: float | None,
     out: np.ndarray,
 ) -> np.ndarray:
     """:func:`~napari_heatoverlay.engine.blend.blend` without numba.
 
-    Same arguments, same pixels; see there.
+    Same arguments, same pixels; see there. `alpha` may also be a (Y, X)
+    map of per-pixel opacities, which only this path takes.
     """
     height = out.shape[0]
     for start in range(0, height, _BAND_ROWS):
@@ -78,7 +79,8 @@ def blend(
             invalid_x, y_nearest = invalid
             colour[invalid_x[y_nearest[rows]]] = -1
         img = image_values(image[rows], image_range)
-        out[rows] = _formula(img, colour, n, lut, Mode(mode), alpha)
+        band_alpha = alpha[rows] if isinstance(alpha, np.ndarray) else alpha
+        out[rows] = _formula(img, colour, n, lut, Mode(mode), band_alpha)
     return out
 
 
@@ -109,20 +111,22 @@ def _formula(
     n: np.ndarray,
     lut: np.ndarray,
     mode: Mode,
-    alpha: float,
+    alpha: float | np.ndarray,
 ) -> np.ndarray:
-    """One band of output pixels, uint8 (Y, X, 3)."""
-    a32 = np.float32(alpha)
+    """One band of output pixels, uint8 (Y, X, 3); `alpha` scalar or per pixel."""
+    per_pixel = isinstance(alpha, np.ndarray)
+    a32 = alpha.astype(np.float32)[..., None] if per_pixel else np.float32(alpha)
     shows = (colour < 0)[..., None]
     c = lut[np.maximum(colour, 0)]
     if mode == Mode.ALPHA:
-        heat_lut = lut * a32 + np.float32(0.5)
-        blended = np.float32(1.0 - alpha) * img + heat_lut[np.maximum(colour, 0)]
+        keep = (1.0 - a32.astype(np.float64)) if per_pixel else 1.0 - alpha
+        heat = c * a32 + np.float32(0.5)
+        blended = np.asarray(keep, dtype=np.float32) * img + heat
         plain = img + np.float32(0.5)
         return np.where(shows, plain, blended).astype(np.uint8)
     # numba keeps float32 * float32 in float32 and widens float32 with a
     # float64 to float64: the same steps, in the same precision, here
-    a = np.float64(a32)
+    a = np.asarray(a32, dtype=np.float64)
     image64 = img.astype(np.float64)
     n32 = n[..., None]
     if mode == Mode.GRAY:
@@ -132,6 +136,8 @@ def _formula(
     elif mode == Mode.SCALED:
         an = a32 * n32
         value = (1.0 - an.astype(np.float64)) * image64 + (an * c).astype(np.float64)
+    elif mode == Mode.TINT:
+        value = image64 * ((1.0 - a) + (a32 * c).astype(np.float64) / 255.0)
     else:
         value = np.minimum((img + a32 * c).astype(np.float64), 255.0)
     value = np.where(shows, image64, value)

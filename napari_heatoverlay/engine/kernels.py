@@ -39,6 +39,8 @@ _U3 = np.uint64(3)
 _LOW = np.uint64(0xFFFFFFFF)
 _LEFT = np.uint64(0 if sys.byteorder == "little" else 32)
 _RIGHT = np.uint64(32 if sys.byteorder == "little" else 0)
+#: The colour term of a pixel with no heat (threshold, NaN heat): the image shows.
+_SHOWS = np.float32(-np.inf)
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -245,10 +247,10 @@ def _term_tables(heat_lut):
     (B1 B2): ``first[A]``, ``last[A] | next_first[B]`` and ``second[B]``.
     Built through float32 views, so the words hold the floats in memory order
     on any byte order; 0.0 is all zero bits, so ``|`` joins two halves. Row
-    ``lut_size`` (the image shows) holds -1, which no real term (>= 0.5) is.
+    ``lut_size`` (the image shows) holds -inf, which no real term is.
     """
     rows = heat_lut.shape[0] + 1
-    terms = np.full((rows, 3), np.float32(-1.0))
+    terms = np.full((rows, 3), _SHOWS)
     terms[: rows - 1] = heat_lut
     first = np.zeros(2 * rows, dtype=np.float32)
     second = np.zeros(2 * rows, dtype=np.float32)
@@ -334,12 +336,12 @@ def _blend_span(
 
 @njit(nogil=True, cache=True, inline="always")
 def _mix(img, term, keep, select):
-    """``uint8(keep * img + term)``; with ``select``, ``img + 0.5`` where term < 0.
+    """``uint8(keep * img + term)``; with ``select``, ``img + 0.5`` if term shows.
 
     A select, not a branch: the loops around it stay vectorised.
     """
     value = keep * img + term
-    if select and term < np.float32(0.0):
+    if select and term == _SHOWS:
         value = img + np.float32(0.5)
     return np.uint8(value)
 

@@ -229,11 +229,14 @@ def compute_window(heat: ArrayLike, options: OverlayOptions) -> Window:
         )
     if norm == Norm.SIGMOID:
         return Window(lo, hi, sigmoid=True, **shape)
-    centred = norm == Norm.SYMMETRIC or (
-        norm == Norm.CUMULATIVE and options.sign == Sign.ALL
-    )
+    if norm == Norm.CUMULATIVE:
+        # captum's rule holds for a constant map too; only t = 0 is undefined
+        centred = options.sign == Sign.ALL
+        bound = cumulative_threshold(finite_values(values), options.outlier_perc)
+        low = -bound if centred else 0
+        return Window(low, bound, flat=0.5 if centred else 0.0, **shape)
     if lo == hi:
-        return Window(lo, hi, flat=0.5 if centred else 0.0, **shape)
+        return Window(lo, hi, flat=0.5 if norm == Norm.SYMMETRIC else 0.0, **shape)
     if norm == Norm.MINMAX:
         return Window(lo, hi, **shape)
     if norm == Norm.MAX:
@@ -241,11 +244,6 @@ def compute_window(heat: ArrayLike, options: OverlayOptions) -> Window:
     if norm == Norm.PERCENTILE:
         window = _percentile_window(finite_values(values), lo, hi, options.percentiles)
         return replace(window, **shape)
-    if norm == Norm.CUMULATIVE:
-        bound = cumulative_threshold(finite_values(values), options.outlier_perc)
-        low = -bound if centred else 0
-        flat = 0.5 if centred else 0.0
-        return Window(low, bound, flat=flat, **shape)
     bound = max(-lo, hi)
     return Window(-bound, bound, flat=0.5, **shape)
 
@@ -323,8 +321,9 @@ def normalize(heatmap: ArrayLike, **options: Any) -> np.ndarray:
     ndarray of float32
         Same shape as ``heatmap``, in [0, 1]; NaN where ``heatmap`` is not
         finite. A constant map carries no information: the data-driven norms
-        give 0 for it (0.5 with ``"symmetric"``, and with ``"cumulative"`` for
-        ``sign="all"``), never NaN.
+        give 0 for it (0.5 with ``"symmetric"``), never NaN; ``"cumulative"``
+        follows captum's rule, which is defined for any map but an all-zero
+        one (0.5 for ``sign="all"``, else 0).
 
     Examples
     --------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,11 @@ from napari_heatoverlay.engine.blend import (
 )
 from napari_heatoverlay.engine.colormap import colormap_lut
 from napari_heatoverlay.engine.normalize import Window, compute_window
-from napari_heatoverlay.engine.options import OverlayOptions
+from napari_heatoverlay.engine.options import (
+    OptionValueError,
+    OverlayOptions,
+    with_options,
+)
 
 
 def overlay(
@@ -175,30 +180,51 @@ def render(
     images, heatmaps, pyramid = _levels(image, heatmap)
     if window is None:
         window = _window(heatmaps[0], options)
-    results = [
-        _overlay_level(level, heat, blend_options, window, options)
-        for level, heat in zip(images, heatmaps, strict=True)
-    ]
+    results = []
+    for level, heat in zip(images, heatmaps, strict=True):
+        grid, _ = _inputs.split_image(level, options.rgb, options.channel_axis)
+        if isinstance(options.alpha, np.ndarray):
+            first_grid = _inputs.split_image(
+                images[0], options.rgb, options.channel_axis
+            )[0]
+            alpha_map = _alpha_map(options, first_grid, heatmaps[0], grid)
+            level_options = replace(blend_options, alpha=alpha_map)
+        else:
+            level_options = blend_options
+        results.append(_overlay_level(grid, heat, level_options, window, options))
     return results if pyramid else results[0]
 
 
-def colorize(
-    heatmap: ArrayLike,
-    *,
-    colormap: Any = "jet",
-    norm: str = "minmax",
-    vmin: float | None = None,
-    vmax: float | None = None,
-    percentiles: tuple[float, float] = (1, 99),
-) -> np.ndarray:
+def _alpha_map(
+    options: OverlayOptions, first_image: Any, heat: Any, image: Any
+) -> PreparedHeat:
+    """The per-pixel alpha map, prepared to be resampled onto `image`'s grid."""
+    alpha = options.alpha
+    accepted = (tuple(first_image.shape[-3:-1]), tuple(heat.shape[-2:]))
+    if alpha.shape not in accepted:
+        raise OptionValueError(
+            "alpha",
+            f"alpha as an array has shape {alpha.shape}, but it must lie on the "
+            f"image grid {accepted[0]} or on the heatmap grid {accepted[1]}; "
+            "resize it to one of them",
+        )
+    return prepare_heat(
+        alpha, Window(0.0, 1.0), image.shape[-3:-1], options.interpolation.order
+    )
+
+
+@with_options(groups=("colour", "heat"))
+def colorize(heatmap: ArrayLike, **options: Any) -> np.ndarray:
     """Return the colour-mapped heatmap alone as uint8 RGB.
 
     Parameters
     ----------
     heatmap : array_like
         (..., h, w) real values; non-finite pixels come out black.
-    colormap, norm, vmin, vmax, percentiles
-        As for :func:`overlay`.
+    **options
+        ``colormap`` and the options that make ``n`` (``norm``, ``sign``,
+        ``outlier_perc``, ``gamma``, ``vmin``, ``vmax``, ``percentiles``),
+        as for :func:`overlay`.
 
     Returns
     -------
@@ -212,20 +238,12 @@ def colorize(
     array([[[  0,   0,   0],
             [255, 255, 255]]], dtype=uint8)
     """
+    settings = OverlayOptions.from_kwargs(**options).replace(
+        mode="alpha", alpha=1.0, image_range=(0, 255), rgb=False, channel_axis=None
+    )
     heat = _inputs.check_heatmap(_inputs.as_array(heatmap, "heatmap"))
     black = np.zeros(heat.shape[-2:], dtype=np.uint8)
-    options = OverlayOptions(
-        mode="alpha",
-        alpha=1.0,
-        colormap=colormap,
-        norm=norm,
-        vmin=vmin,
-        vmax=vmax,
-        percentiles=percentiles,
-        image_range=(0, 255),
-        rgb=False,
-    )
-    return render(black, np.asarray(heat), options)
+    return render(black, np.asarray(heat), settings)
 
 
 def _levels(image: Any, heatmap: Any) -> tuple[list, list, bool]:
@@ -279,7 +297,6 @@ def _overlay_level(
     window: Any,
     options: OverlayOptions,
 ) -> Any:
-    image, _ = _inputs.split_image(image, options.rgb, options.channel_axis)
     lead = _inputs.leading_shape(image.shape[:-3], heat.shape[:-2])
     bounds = _inputs.image_range_for(image, options.image_range)
     if _inputs.is_dask(image) or _inputs.is_dask(heat):
