@@ -8,6 +8,8 @@ resident set (``ru_maxrss``), imports included.
   builds the lazy overlay, then computes 40 random 1024 x 1024 views spread
   over the levels (what panning and zooming asks for) of the plain image and
   of the overlay, and one whole coarse level.
+- volume: a (512, 2048, 2048) dask volume with a coarse (32, 64, 64) 3-D map
+  (``spatial_dims=3``): build the graph, then compute z slices.
 - movie: a procedural (2000, 1024, 1024, 3) movie with a (2000, 64, 64) map.
   It scrubs 100 random frames (the dims slider), then streams every frame of
   the plain movie and of the overlay to zarr stores with ``write_zarr``.
@@ -16,8 +18,9 @@ The plain-image rows are the baseline: the same reads without the overlay.
 
 Run::
 
-    python benchmarks/bench_scale.py            # both cases
+    python benchmarks/bench_scale.py            # every case
     python benchmarks/bench_scale.py --frames 300
+    python benchmarks/bench_scale.py --case volume
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ timings["whole level 5, 3125x3125 (s)"] = time.perf_counter() - start
 MOVIE = """
 import numpy as np, dask.array as da, tempfile, os
 from napari_heatoverlay import overlay
-from napari_heatoverlay.io.zarr import write_zarr
+from napari_heatoverlay import write_zarr
 
 def frame(block, block_info=None):
     t = block_info[None]["chunk-location"][0]
@@ -98,6 +101,25 @@ for name, lazy in (("plain movie", movie), ("overlay", result)):
         )
 """
 
+VOLUME = """
+import numpy as np, dask.array as da
+from napari_heatoverlay import overlay
+
+volume = da.zeros((512, 2048, 2048), dtype=np.uint8, chunks=(1, 2048, 2048))
+heat = np.random.default_rng(0).random((32, 64, 64)).astype(np.float32)
+start = time.perf_counter()
+result = overlay(volume, heat, spatial_dims=3)
+timings["build the lazy overlay (s)"] = time.perf_counter() - start
+start = time.perf_counter()
+result[300].compute()
+timings["first z slice, 2048x2048, kernel load included (s)"] = time.perf_counter() - start
+rng = np.random.default_rng(1)
+start = time.perf_counter()
+for index in rng.integers(0, 512, 20):
+    result[int(index)].compute()
+timings["20 random z slices after that (s)"] = time.perf_counter() - start
+"""
+
 HARNESS = """
 import json, resource, time
 timings = {{}}
@@ -118,14 +140,20 @@ def run_case(body: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=2000)
+    parser.add_argument(
+        "--case", choices=("slide", "volume", "movie"), help="run one case only"
+    )
     args = parser.parse_args()
     cases = {
         "slide 100k x 100k + 2k heatmap": SLIDE,
+        "volume (512, 2048, 2048) + (32, 64, 64) map": VOLUME,
         f"movie ({args.frames}, 1024, 1024, 3) + ({args.frames}, 64, 64) map": (
             MOVIE.replace("FRAMES", str(args.frames))
         ),
     }
     for name, body in cases.items():
+        if args.case and not name.startswith(args.case):
+            continue
         report = run_case(body)
         print(f"{name}: peak resident memory {report['peak'] / 2**30:.2f} GiB")
         for step, seconds in report["timings"].items():

@@ -44,6 +44,12 @@ class Window:
         Applied to the raw values first; ``lo`` and ``hi`` are in its units.
     gamma : float
         ``n`` becomes ``n ** gamma`` last.
+    clip : (float, float), optional
+        The range resampled ``n`` is clipped to; default, each slice's own
+        range (a 3-D map uses the whole volume's, as a 3-D resize does).
+    passthrough : bool
+        The values are ``n`` already, possibly overshooting [0, 1] from an
+        earlier resampling step: keep them as they are (float32).
     """
 
     lo: Real
@@ -52,6 +58,8 @@ class Window:
     flat: float = 0.0
     sign: Sign = Sign.ALL
     gamma: float = 1.0
+    clip: tuple[float, float] | None = None
+    passthrough: bool = False
 
     def apply(self, heat: np.ndarray) -> np.ndarray:
         """Return ``heat`` mapped to float32 in [0, 1], non-finite as NaN.
@@ -62,6 +70,8 @@ class Window:
         done in chunks, so the float64 steps stay small.
         """
         values = np.asarray(heat)
+        if self.passthrough:
+            return values.astype(np.float32)
         if values.dtype.kind == "b":
             values = values.view(np.uint8)
         n = np.empty(values.shape, dtype=np.float32)

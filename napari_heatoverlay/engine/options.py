@@ -108,8 +108,8 @@ class Option:
         (one of `choices`), ``"unit"`` (a number in [0, 1]), ``"number"`` (a
         finite number), ``"percent"`` (a number in [0, 100)), ``"positive"``
         (a finite number > 0), ``"pair"`` (two finite numbers), ``"axis"``
-        (an integer or None), ``"colormap"`` or ``"flag"`` (True, False or
-        None).
+        (an integer or None), ``"dims"`` (2 or 3), ``"colormap"`` or
+        ``"flag"`` (True, False or None).
     help : str
         One line for ``--help`` and the widget's tooltip.
     choices : type of StrEnum, optional
@@ -281,6 +281,15 @@ OPTIONS: tuple[Option, ...] = (
         cli_absent="image files say themselves whether they are colour",
     ),
     Option(
+        "spatial_dims",
+        2,
+        "dims",
+        "how many of the heatmap's last axes cover the image's field of view: 2 "
+        "(Y, X) or 3 (Z, Y, X), for a coarse 3-D map over a volume",
+        group="image",
+        widget_absent="chosen from the layers: two volumes are overlaid in 3-D",
+    ),
+    Option(
         "channel_axis",
         None,
         "axis",
@@ -334,6 +343,7 @@ class OverlayOptions:
     interpolation: Interpolation = Interpolation.LINEAR
     image_range: tuple[float, float] | None = None
     rgb: bool | None = None
+    spatial_dims: int = 2
     channel_axis: int | None = None
 
     def __post_init__(self) -> None:
@@ -498,6 +508,14 @@ def _check_positive(option: Option, value: Any) -> float:
     return number
 
 
+def _check_dims(option: Option, value: Any) -> int:
+    if isinstance(value, bool) or value not in (2, 3):
+        raise OptionValueError(
+            option.name, f"{option.name} must be 2 or 3, got {value!r}"
+        )
+    return int(value)
+
+
 def _check_axis(option: Option, value: Any) -> int | None:
     if value is None:
         return None
@@ -557,6 +575,7 @@ _CHECKS = {
     "percent": _check_percent,
     "positive": _check_positive,
     "axis": _check_axis,
+    "dims": _check_dims,
 }
 
 

@@ -22,6 +22,7 @@ from napari_heatoverlay.engine.options import (
     OverlayOptions,
     with_options,
 )
+from napari_heatoverlay.engine.volume import on_image_z
 
 
 def overlay(
@@ -42,6 +43,7 @@ def overlay(
     interpolation: str = "linear",
     image_range: tuple[float, float] | None = None,
     rgb: bool | None = None,
+    spatial_dims: int = 2,
     channel_axis: int | None = None,
 ) -> Any:
     """Lay a heatmap over an image with transparency.
@@ -110,6 +112,11 @@ def overlay(
     rgb : bool, optional
         Whether the image's last axis is colour; guessed from a last axis of
         size 3 or 4 when None. A last axis of size 1 is always grey.
+    spatial_dims : {2, 3}
+        How many of the heatmap's last axes cover the image's field of view.
+        With 3, a (..., z, h, w) map covers a (..., Z, Y, X) volume and is
+        resampled along z too, as ``skimage.transform.resize`` would in 3-D
+        (anti-aliased when reduced); leading axes broadcast as before.
     channel_axis : int, optional
         The image's colour axis (scikit-image's name), e.g. 0 for a (3, H, W)
         torch image or 1 for a (N, 3, H, W) batch; it must have 3 or 4
@@ -153,6 +160,7 @@ def overlay(
         interpolation=interpolation,
         image_range=image_range,
         rgb=rgb,
+        spatial_dims=spatial_dims,
         channel_axis=channel_axis,
     )
     return render(image, heatmap, options)
@@ -191,8 +199,21 @@ def render(
             level_options = replace(blend_options, alpha=alpha_map)
         else:
             level_options = blend_options
-        results.append(_overlay_level(grid, heat, level_options, window, options))
+        level_window = window
+        if options.spatial_dims == 3:
+            heat, level_window = _on_image_z(grid, heat, window, options)
+        results.append(_overlay_level(grid, heat, level_options, level_window, options))
     return results if pyramid else results[0]
+
+
+def _on_image_z(image: Any, heat: Any, window: Any, options: OverlayOptions) -> Any:
+    """The heat's z axis resampled onto the image's (``spatial_dims=3``)."""
+    if image.ndim < 4:
+        raise ValueError(
+            f"spatial_dims=3 needs a (Z, Y, X) or (Z, Y, X, 3) image, got one with "
+            f"spatial shape {image.shape[:-1]}; pass spatial_dims=2 for a 2-D image"
+        )
+    return on_image_z(heat, image.shape[-4], window, options.interpolation.order)
 
 
 def _alpha_map(

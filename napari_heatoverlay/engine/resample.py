@@ -103,7 +103,7 @@ class AxisPlan:
         return weights.astype(np.float32)
 
     def reduce(self, values: np.ndarray, axis: int) -> np.ndarray:
-        """Resample `values` (2-D) along `axis` with :meth:`matrix`.
+        """Resample `values` along `axis` with :meth:`matrix`.
 
         Each output sample reads only its matrix row's band of inputs (about
         8 sigma wide), so this costs the band, not the whole matrix.
@@ -114,7 +114,7 @@ class AxisPlan:
         for row, weights in enumerate(matrix):
             (used,) = np.nonzero(weights)
             start, stop = used[0], used[-1] + 1
-            out[row] = weights[start:stop] @ moved[start:stop]
+            out[row] = np.tensordot(weights[start:stop], moved[start:stop], axes=1)
         return np.moveaxis(out, 0, axis)
 
     def prefilter(self, coefficients: np.ndarray, axis: int) -> np.ndarray:
