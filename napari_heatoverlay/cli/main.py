@@ -281,6 +281,8 @@ def _flag(option: Option) -> dict[str, Any]:
         argument["type"] = _finite
         if option.metavar:
             argument["metavar"] = option.metavar[0]
+    elif option.kind == "dims":
+        argument.update(type=int, choices=(2, 3))
     elif option.kind == "axis":
         argument.update(type=int, metavar=option.metavar[0] if option.metavar else None)
     elif option.kind == "pair":

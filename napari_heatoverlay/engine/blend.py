@@ -80,6 +80,8 @@ def prepare_heat(
         clip = (
             (float(n[finite].min()), float(n[finite].max())) if finite.any() else (0, 1)
         )
+    if window.clip is not None:
+        clip = window.clip
     if rows.direct:
         filled = rows.reduce(filled, 0)
         invalid = None if invalid is None else invalid[rows.nearest()]
