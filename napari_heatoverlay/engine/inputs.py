@@ -72,13 +72,15 @@ def split_image(
 ) -> tuple[Any, bool]:
     """Return ``image`` as (..., Y, X, C) with C in {1, 3} and whether it is RGB.
 
-    `channel_axis` moves a colour axis elsewhere than last to the end; a last
-    axis of size 1 is grey.
+    `channel_axis` moves a colour axis elsewhere than last to the end. A last
+    axis of size 1 is grey (a (28, 28, 1) image is one 28 x 28 picture)
+    unless ``rgb=False`` says the last axis is X, as napari says for every
+    grey layer (a (T, Y, 1) line scan stays T pictures of width 1).
     """
     if channel_axis is not None:
         image = _colour_last(image, channel_axis)
         rgb = True
-    elif rgb is not True and image.ndim >= 3 and image.shape[-1] == 1:
+    elif rgb is None and image.ndim >= 3 and image.shape[-1] == 1:
         image = image[..., 0]
     if rgb is None:
         rgb = image.ndim >= 3 and image.shape[-1] in (3, 4)
