@@ -10,7 +10,7 @@ import pytest
 from napari_heatoverlay import overlay
 from napari_heatoverlay.engine import blend
 
-MODES = ["alpha", "gray", "multiply", "scaled", "additive"]
+MODES = ["alpha", "gray", "multiply", "scaled", "additive", "tint"]
 rng = np.random.default_rng(11)
 
 

@@ -28,8 +28,8 @@ from napari_heatoverlay.engine.resample import AxisPlan, apply_taps
 #: numba and load (or compile) the kernel.
 JIT_PIXELS = 2**21
 _MODE_CODE = {mode: code for code, mode in enumerate(Mode)}
-#: Modes the numba kernel computes; per-pixel alpha and the others use NumPy.
-_KERNEL_MODES = (Mode.ALPHA, Mode.GRAY, Mode.MULTIPLY, Mode.SCALED, Mode.ADDITIVE)
+#: Modes the numba kernel computes (all); a per-pixel alpha map uses NumPy.
+_KERNEL_MODES = tuple(Mode)
 _THREADS = max(1, min(os.cpu_count() or 1, 8))
 #: Rows per band at least; else about 8 bands per thread, taken first come
 #: first served, so a thread the machine slows down holds up little.

@@ -350,7 +350,7 @@ def _mix(img, term, keep, select):
 def _formula_row(
     image, y, table, image_lo, image_scale, colour, heat, mode, a, lut, out
 ):
-    """Modes "gray", "multiply", "scaled" and "additive" for one row."""
+    """Modes "gray", "multiply", "scaled", "additive" and "tint" for one row."""
     lut_size = lut.shape[0]
     for x in range(out.shape[1]):
         index = colour[x]
@@ -368,6 +368,8 @@ def _formula_row(
                 value = img * (1.0 - a + a * n)
             elif mode == 3:
                 value = (1.0 - a * n) * img + a * n * lut[index, c]
-            else:
+            elif mode == 4:
                 value = min(img + a * lut[index, c], 255.0)
+            else:
+                value = img * ((1.0 - a) + a * lut[index, c] / 255.0)
             out[y, x, c] = np.uint8(value + 0.5)
