@@ -1,9 +1,10 @@
 """Lay a heatmap over an image with transparency.
 
-The blend engine (:func:`overlay`, :func:`normalize`, :func:`colorize`) works on
-NumPy and dask arrays and imports neither napari nor Qt. :func:`add_overlay`
-(napari glue), :func:`figure` (matplotlib) and :func:`write_zarr` (zarr output)
-are loaded on first use, so ``import napari_heatoverlay`` stays light enough
+The blend engine (:func:`overlay`, :func:`normalize`, :func:`colorize`,
+:func:`contours`) works on NumPy and dask arrays and imports neither napari nor
+Qt. :func:`add_overlay` (napari glue), :func:`figure` and :func:`montage`
+(pictures), :func:`write_zarr` and :func:`write_video` (outputs) are loaded on
+first use, so ``import napari_heatoverlay`` stays light enough
 for scripts, the command line and dask workers. The vocabularies of the
 options (:class:`Mode`, :class:`Norm`, :class:`Interpolation`) are string
 enums: plain strings work wherever they do. ``__init__.pyi`` spells the same
@@ -31,10 +32,14 @@ __all__ = [
     "OverlayOptions",
     "add_overlay",
     "colorize",
+    "contours",
+    "draw_contours",
     "figure",
+    "montage",
     "normalize",
     "overlay",
     "sample",
+    "write_video",
     "write_zarr",
 ]
 
@@ -46,10 +51,14 @@ _LOCATIONS = {
     "overlay": "napari_heatoverlay.engine.overlay",
     "colorize": "napari_heatoverlay.engine.overlay",
     "normalize": "napari_heatoverlay.engine.normalize",
+    "contours": "napari_heatoverlay.engine.contours",
+    "draw_contours": "napari_heatoverlay.engine.contours",
     "add_overlay": "napari_heatoverlay.plugin.layers",
     "figure": "napari_heatoverlay.figures",
+    "montage": "napari_heatoverlay.montages",
     "sample": "napari_heatoverlay.samples",
     "write_zarr": "napari_heatoverlay.io.outputs",
+    "write_video": "napari_heatoverlay.io.video",
 }
 
 

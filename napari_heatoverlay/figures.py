@@ -6,11 +6,12 @@ works without a display and never touches a GUI backend.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import ListedColormap, Normalize
 from matplotlib.figure import Figure
@@ -18,6 +19,7 @@ from numpy.typing import ArrayLike
 
 import napari_heatoverlay.engine.inputs as _inputs
 from napari_heatoverlay.engine.colormap import colormap_lut
+from napari_heatoverlay.engine.contours import check_levels, trace
 from napari_heatoverlay.engine.formulas import image_rgb8
 from napari_heatoverlay.engine.normalize import Window, compute_window
 from napari_heatoverlay.engine.options import OverlayOptions, Sign, with_options
@@ -28,6 +30,12 @@ _MAX_WIDTH = 16.0  # inches
 _COLORBAR_WIDTH = 0.3  # inches, bar and gap
 _LABELS_WIDTH = 0.6  # inches, ticks and label of the colour bar
 _SIGMOID_SAMPLES = 1024
+#: Contour lines: white with a thin black edge, visible on any colormap.
+_CONTOUR_STYLE = {
+    "color": "white",
+    "linewidth": 1.0,
+    "path_effects": [patheffects.withStroke(linewidth=2.0, foreground="black")],
+}
 
 
 @with_options()
@@ -38,6 +46,7 @@ def figure(
     index: int | tuple[int, ...] | None = None,
     label: str = "heatmap value",
     share_scale: bool = False,
+    contours: Sequence[float] | None = None,
     dpi: float = 150,
     **options: Any,
 ) -> Figure:
@@ -69,6 +78,11 @@ def figure(
     share_scale : bool
         With several maps: one window from all of them and one colour bar,
         instead of a colour bar per row in each map's own units.
+    contours : sequence of float, optional
+        Levels of normalised heat ``n`` in [0, 1] to draw as lines on the
+        heatmap and overlay panels (see :func:`~napari_heatoverlay.contours`:
+        the iso-lines of the map as the overlay resamples it); the colour bar
+        marks each level at its heat value.
     dpi : float
         Resolution, for saving as PNG.
     **options
@@ -93,8 +107,12 @@ def figure(
     >>> fig = figure(image, {"Grad-CAM": heat, "Saliency": heat**2}, norm="max")
     >>> len(fig.axes)
     8
+    >>> fig = figure(image, heat, contours=[0.5, 0.8])
+    >>> len(fig.axes[2].lines) > 0, len(fig.axes[3].lines)
+    (True, 2)
     """
     settings = OverlayOptions.from_kwargs(**options)
+    levels = () if contours is None else check_levels(contours)
     pixels, settings = _one_image(image, settings)
     named = dict(heatmap) if isinstance(heatmap, Mapping) else {None: heatmap}
     if not named:
@@ -129,9 +147,18 @@ def figure(
         window = windows[name]
         blended = render(pixels, heat, settings, window=window)
         _draw_row(axes, shown_image, heat, blended, window, lut, settings, name)
+        _draw_contours(axes[1:], heat, window, levels, settings, (height, width))
         if not share_scale:
             _colour_bar(
-                fig, axes, window, lut, settings, label, width / height, panel_height
+                fig,
+                axes,
+                window,
+                lut,
+                settings,
+                label,
+                width / height,
+                panel_height,
+                levels,
             )
     if share_scale:
         _colour_bar(
@@ -143,6 +170,7 @@ def figure(
             label,
             width / height,
             panel_height * len(maps),
+            levels,
         )
     return fig
 
@@ -185,6 +213,28 @@ def _draw_row(
         ax.set_axis_off()
 
 
+def _draw_contours(
+    panels: Any,
+    heat: np.ndarray,
+    window: Window,
+    levels: tuple[float, ...],
+    settings: OverlayOptions,
+    shape: tuple[int, int],
+) -> None:
+    """Draw the iso-lines of `heat` at `levels` on the heatmap and overlay panels."""
+    if not levels:
+        return
+    traced = trace(
+        heat, window, levels, shape=shape, order=settings.interpolation.order
+    )
+    for lines in traced.values():
+        for line in lines:
+            for ax in panels:
+                ax.plot(
+                    line[:, 1], line[:, 0], scalex=False, scaley=False, **_CONTOUR_STYLE
+                )
+
+
 def _colour_bar(
     fig: Figure,
     axes: Any,
@@ -194,6 +244,7 @@ def _colour_bar(
     label: str,
     aspect: float,
     height: float,
+    levels: tuple[float, ...],
 ) -> None:
     colorbar = fig.colorbar(
         _colorbar_mappable(window, lut),
@@ -203,9 +254,13 @@ def _colour_bar(
         pad=0.01,
         shrink=0.9,
     )
-    level = _threshold_level(window, settings.threshold)
+    level = _heat_level(window, settings.threshold)
     if level is not None:
         colorbar.ax.axhline(level, color="black", linewidth=1.0)
+    for contour in levels:
+        level = _heat_level(window, contour)
+        if level is not None:
+            colorbar.ax.axhline(level, **_CONTOUR_STYLE)
 
 
 def _one_map(heat: Any, index: int | tuple[int, ...] | None) -> np.ndarray:
@@ -273,17 +328,21 @@ def _colorbar_mappable(window: Window, lut: np.ndarray) -> ScalarMappable:
     return ScalarMappable(Normalize(window.lo, window.hi), ListedColormap(lut))
 
 
-def _threshold_level(window: Window, threshold: float | None) -> float | None:
-    """The heatmap value where n crosses `threshold`, if on the colour bar."""
+def _heat_level(window: Window, n: float | None) -> float | None:
+    """The heatmap value where the normalised heat crosses `n`, if on the bar.
+
+    ``n`` comes after the gamma, so the gamma is undone first.
+    """
     window = replace(window, lo=float(window.lo), hi=float(window.hi))
-    if threshold is None or window.hi <= window.lo:
+    if n is None or window.hi <= window.lo:
         return None
+    linear = n ** (1.0 / window.gamma)
     if window.sigmoid:
-        if not 0.0 < threshold < 1.0:
+        if not 0.0 < linear < 1.0:
             return None
-        level = float(np.log(threshold / (1.0 - threshold)))
+        level = float(np.log(linear / (1.0 - linear)))
         return level if window.lo <= level <= window.hi else None
-    return window.lo + threshold * (window.hi - window.lo)
+    return window.lo + linear * (window.hi - window.lo)
 
 
 def _sigmoid(values: Any) -> Any:

@@ -13,8 +13,9 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import tifffile
+from PIL import Image
 
-from napari_heatoverlay import overlay
+from napari_heatoverlay import contours, draw_contours, montage, overlay
 from napari_heatoverlay.cli.commands import show_demo
 from napari_heatoverlay.io.heatmaps import LUMA_WEIGHTS
 from napari_heatoverlay.io.outputs import write_atomic
@@ -748,3 +749,176 @@ def test_several_heatmaps_make_a_comparison_figure(image_file, tmp_path):
     assert drawn.shape[0] > 2 * drawn.shape[1] / 3  # three rows of panels
     refused = run(image_path, *maps, "-o", tmp_path / "o.png")
     assert_one_line_error(refused, 2, "--figure")
+
+
+def cone_map(size: int = 16, image: int = 128) -> np.ndarray:
+    """Minus the distance (image pixels) of each map pixel's centre to a point
+    near the image's centre: with vmin=-80, vmax=0, level 0.5 is a circle of
+    radius 40."""
+    centres = (np.arange(size) + 0.5) * image / size - 0.5
+    rows, cols = np.meshgrid(centres, centres, indexing="ij")
+    return -np.hypot(rows - 60.3, cols - 66.8)
+
+
+def test_contours_are_drawn_into_the_overlay_and_nothing_else(tmp_path):
+    image = make_image(shape=(128, 128))
+    iio.imwrite(tmp_path / "photo.png", image)
+    np.save(tmp_path / "cone.npy", cone_map())
+    window = ("--vmin", "-80", "--vmax", "0")
+    result = run(
+        tmp_path / "photo.png",
+        tmp_path / "cone.npy",
+        "-o",
+        tmp_path / "out.png",
+        "--contours",
+        "0.5,0.75",
+        "--contour-colour",
+        "#ff8000",
+        "--contour-width",
+        "2.5",
+        *window,
+    )
+    assert result.returncode == 0, result.stderr
+    written = iio.imread(tmp_path / "out.png")
+    plain = overlay(image, cone_map(), vmin=-80, vmax=0)
+    traced = contours(cone_map(), [0.5, 0.75], shape=(128, 128), vmin=-80, vmax=0)
+    assert [len(lines) for lines in traced.values()] == [1, 1]
+    expected = draw_contours(plain.copy(), traced, colour="#ff8000", width=2.5)
+    np.testing.assert_array_equal(written, expected)
+    changed = (written != plain).any(axis=-1)
+    assert 0.02 < changed.mean() < 0.2  # two rings, the rest is overlay()
+
+
+def test_a_drawn_ring_has_the_contours_radius(tmp_path):
+    iio.imwrite(tmp_path / "black.png", np.zeros((128, 128), np.uint8))
+    np.save(tmp_path / "cone.npy", cone_map())
+    result = run(
+        tmp_path / "black.png",
+        tmp_path / "cone.npy",
+        "-o",
+        tmp_path / "ring.png",
+        "--alpha",
+        "0",  # the overlay is the black image: grey levels are the lines
+        "--vmin",
+        "-80",
+        "--vmax",
+        "0",
+        "--contours",
+        "0.5",
+    )
+    assert result.returncode == 0, result.stderr
+    coverage = iio.imread(tmp_path / "ring.png")[..., 0] / 255.0
+    rows, cols = np.mgrid[0:128, 0:128]
+    radii = np.hypot(rows - 60.3, cols - 66.8)
+    [ring] = contours(cone_map(), [0.5], shape=(128, 128), vmin=-80, vmax=0)[0.5]
+    radius = np.hypot(ring[:, 0] - 60.3, ring[:, 1] - 66.8).mean()
+    assert radius == pytest.approx(40.0, abs=0.2)
+    drawn = (coverage * radii).sum() / coverage.sum()
+    assert drawn == pytest.approx(radius, abs=0.05)
+    assert coverage.sum() / (2 * np.pi * radius) == pytest.approx(2.0, rel=0.03)
+
+
+def test_contours_reach_the_figure_and_are_refused_where_they_cannot_go(
+    image_file, tmp_path
+):
+    image_path, _ = image_file
+    np.save(tmp_path / "heat.npy", make_heat())
+    result = run(
+        image_path,
+        tmp_path / "heat.npy",
+        "--figure",
+        tmp_path / "f.png",
+        "--contours",
+        "0.5",
+    )
+    assert result.returncode == 0, result.stderr
+    assert iio.imread(tmp_path / "f.png").shape[1] > 300
+    images, heatmaps = make_batch(tmp_path, 1)
+    folders = run(images, heatmaps, "-o", tmp_path / "o", "--contours", "0.5")
+    assert_one_line_error(folders, 2, "--contours", "folders")
+    for flags, words in (
+        (["--contours", "1.5"], ["--contours", "[0, 1]"]),
+        (["--contours", "0.5,0.5"], ["--contours", "once"]),
+        (["--contours", "0.5", "--contour-colour", "nope"], ["--contour-colour"]),
+        (["--contours", "0.5", "--contour-width", "0"], ["--contour-width"]),
+    ):
+        bad = run(image_path, tmp_path / "heat.npy", "-o", tmp_path / "x.png", *flags)
+        assert_one_line_error(bad, 2, *words)
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_montage_of_a_channel_range_equals_montage(image_file, tmp_path):
+    image_path, image = image_file
+    features = make_heat(shape=(1, 12, 6, 8))
+    np.save(tmp_path / "features.npy", features)
+    out = tmp_path / "grid.png"
+    result = run(
+        image_path,
+        tmp_path / "features.npy",
+        "--montage",
+        out,
+        "--channel",
+        "2:10:2",
+        "--colormap",
+        "viridis",
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"wrote {out}" in result.stdout
+    chosen = features[0, 2:10:2]
+    expected = montage(image, chosen, labels=["2", "4", "6", "8"], colormap="viridis")
+    np.testing.assert_array_equal(iio.imread(out), expected)
+    whole = run(
+        image_path, tmp_path / "features.npy", "--montage", tmp_path / "all.png"
+    )
+    assert whole.returncode == 0, whole.stderr
+    np.testing.assert_array_equal(
+        iio.imread(tmp_path / "all.png"), montage(image, features)
+    )
+    one = run(
+        image_path,
+        tmp_path / "features.npy",
+        "--montage",
+        tmp_path / "one.png",
+        "--channel",
+        "-1",
+    )
+    assert one.returncode == 0, one.stderr
+    np.testing.assert_array_equal(
+        iio.imread(tmp_path / "one.png"),
+        montage(image, features[0, 11:], labels=["11"]),
+    )
+
+
+def test_montage_mistakes(image_file, tmp_path):
+    image_path, _ = image_file
+    np.save(tmp_path / "features.npy", make_heat(shape=(12, 6, 8)))
+    features = tmp_path / "features.npy"
+    grid = tmp_path / "grid.png"
+    for flags, words in (
+        (["--montage", grid, "--channel", "20:30"], ["20:30", "12 channel"]),
+        (["--montage", grid, "--channel", "0:4:0"], ["--channel", "step not 0"]),
+        (["--montage", grid, "-o", tmp_path / "o.png"], ["--montage", "alone"]),
+        (["--montage", grid, "--reduce", "mean"], ["--reduce", "--channel A:B"]),
+        (["--montage", tmp_path / "grid.pdf"], ["montage", ".png"]),
+        (["--channel", "0:4", "-o", tmp_path / "o.png"], ["--montage", "one channel"]),
+    ):
+        result = run(image_path, features, *flags)
+        assert_one_line_error(result, 2, *map(str, words))
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "features.npy",
+        "photo.png",
+    ]
+
+
+def test_demo_writes_a_movie_and_a_montage(tmp_path):
+    result = run("demo", "-o", tmp_path / "demo.gif", "--fps", "20")
+    assert result.returncode == 0, result.stderr
+    with Image.open(tmp_path / "demo.gif") as movie:
+        assert (movie.n_frames, movie.size, movie.info["duration"]) == (
+            60,
+            (600, 400),
+            50,
+        )
+    result = run("demo", "--montage", tmp_path / "grid.png")
+    assert result.returncode == 0, result.stderr
+    assert iio.imread(tmp_path / "grid.png").shape[:2] > (1600, 2400)

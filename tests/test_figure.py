@@ -12,7 +12,7 @@ import pytest
 from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 
-from napari_heatoverlay import figure, overlay
+from napari_heatoverlay import contours, figure, overlay
 from napari_heatoverlay.engine.colormap import colormap_lut
 from napari_heatoverlay.engine.normalize import compute_window
 from napari_heatoverlay.engine.options import OverlayOptions
@@ -221,3 +221,52 @@ def test_gamma_colours_the_colour_bar_as_the_overlay():
     colours = mesh.cmap(np.linspace(0, 1, 5))[:, 0]
     # halfway along the bar n = 0.5, and 0.5 ** 2 = 0.25 of the grey ramp
     assert colours[2] == pytest.approx(0.25, abs=0.01)
+
+
+def contour_lines(ax) -> list:
+    return [line for line in ax.lines if line.get_path_effects()]
+
+
+@pytest.mark.parametrize(
+    ("options", "bar_level"),
+    [
+        ({}, lambda lo, hi, n: lo + n * (hi - lo)),
+        ({"gamma": 2.0}, lambda lo, hi, n: lo + np.sqrt(n) * (hi - lo)),
+        ({"norm": "sigmoid"}, lambda lo, hi, n: np.log(n / (1 - n))),
+    ],
+)
+def test_contours_are_drawn_on_both_map_panels_and_marked_on_the_bar(
+    options, bar_level
+):
+    image, heat = make_image(), make_heat()
+    fig = figure(image, heat, contours=[0.4, 0.6], **options)
+    heat_ax, overlay_ax, bar = fig.axes[1], fig.axes[2], colorbar_axis(fig)
+    traced = contours(heat, [0.4, 0.6], shape=(40, 60), **options)
+    expected = [line for level in (0.4, 0.6) for line in traced[level]]
+    assert expected
+    for ax in (heat_ax, overlay_ax):
+        drawn = contour_lines(ax)
+        assert len(drawn) == len(expected)
+        for line, vertices in zip(drawn, expected, strict=True):
+            np.testing.assert_allclose(line.get_xydata(), vertices[:, ::-1])
+        assert ax.get_xlim() == (-0.5, 59.5) and ax.get_ylim() == (39.5, -0.5)
+    window = compute_window(heat, OverlayOptions(**options))
+    marks = [line.get_ydata()[0] for line in contour_lines(bar)]
+    lo, hi = float(window.lo), float(window.hi)
+    levels = [bar_level(lo, hi, n) for n in (0.4, 0.6)]
+    on_the_bar = [level for level in levels if lo <= level <= hi]
+    assert on_the_bar  # (the sigmoid's 0.4 lies below this map's smallest value)
+    assert marks == pytest.approx(on_the_bar)
+
+
+def test_threshold_mark_undoes_the_gamma():
+    heat = make_heat()
+    fig = figure(make_image(), heat, threshold=0.25, gamma=2.0)
+    window = compute_window(heat, OverlayOptions())
+    level = window.lo + 0.5 * (window.hi - window.lo)  # 0.5 ** 2 = 0.25
+    assert colorbar_axis(fig).lines[0].get_ydata()[0] == pytest.approx(level)
+
+
+def test_bad_contour_levels_are_refused():
+    with pytest.raises(ValueError, match=r"outside \[0, 1\]"):
+        figure(make_image(), make_heat(), contours=[2.0])

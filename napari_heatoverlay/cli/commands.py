@@ -1,4 +1,5 @@
-"""The bodies of the ``heatoverlay`` commands: one pair, two folders, zarr, demo.
+"""The bodies of the ``heatoverlay`` commands: one pair, two folders, zarr,
+montages, movies, demo.
 
 Each command first checks every output against every input and against the
 other outputs, then reads, blends and writes. Options arrive validated
@@ -11,25 +12,46 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from napari_heatoverlay.cli import batch
 from napari_heatoverlay.cli.main import (
+    DEFAULT_FPS,
+    DEFAULT_QUALITY,
     PROG,
     CommandError,
     UsageError,
     cli_options,
     one_line,
 )
+from napari_heatoverlay.engine.normalize import Window, compute_window
 from napari_heatoverlay.engine.options import OverlayOptions
-from napari_heatoverlay.io import outputs
-from napari_heatoverlay.io.heatmaps import read_heatmap
-from napari_heatoverlay.io.images import is_zarr_path, read_image
+from napari_heatoverlay.io import heatmaps as heatmap_files
+from napari_heatoverlay.io import outputs, video
+from napari_heatoverlay.io.features import FEATURE_SUFFIXES
+from napari_heatoverlay.io.heatmaps import OptionError, read_heatmap
+from napari_heatoverlay.io.images import InputError, is_zarr_path, read_image
 
 FIGURE_SUFFIXES = (".pdf", ".png", ".svg")
+#: Formats of --montage: the pictures -o writes.
+MONTAGE_SUFFIXES = tuple(
+    suffix for suffix in outputs.WRITERS if suffix not in video.VIDEO_SUFFIXES
+)
+#: Frames of ``heatoverlay demo -o demo.mp4``: the sample pans once around.
+DEMO_FRAMES = 60
+_FLAGS = {"output": "-o", "figure": "--figure", "montage": "--montage"}
+
+
+class Lines(NamedTuple):
+    """What ``--contours``, ``--contour-colour`` and ``--contour-width`` ask for."""
+
+    levels: tuple[float, ...]
+    colour: tuple[float, float, float]
+    width: float
 
 
 def overlay_files(args: argparse.Namespace, options: OverlayOptions) -> int:
@@ -39,12 +61,26 @@ def overlay_files(args: argparse.Namespace, options: OverlayOptions) -> int:
         if not path.exists():
             raise UsageError(f"{path}: no such file or folder")
     check_colormap(options)
+    lines = contour_lines(args)
+    movie = args.output is not None and video.is_video_path(args.output)
+    _check_movie_flags(args, movie)
+    if args.montage is not None:
+        return _montage_files(image, heatmaps, args, options)
+    if isinstance(args.channel, slice):
+        raise UsageError(
+            f"--channel {_slice_text(args.channel)} picks several channels, which "
+            "--montage GRID.png shows; for -o and --figure pick one channel K"
+        )
     if len(heatmaps) > 1:
         return _compare_figure(image, heatmaps, args, options)
     heatmap = heatmaps[0]
+    if movie:
+        return _overlay_to_video(image, heatmap, args, options, lines)
     if is_zarr_path(image) or (args.output and is_zarr_path(args.output)):
+        _refuse_lines(lines, "into a zarr store")
         return _overlay_to_zarr(image, heatmap, args, options)
     if image.is_dir() and heatmap.is_dir():
+        _refuse_lines(lines, "for folders")
         return _overlay_folders(image, heatmap, args, options)
     if image.is_dir() or heatmap.is_dir():
         folder, file = (image, heatmap) if image.is_dir() else (heatmap, image)
@@ -60,7 +96,67 @@ def overlay_files(args: argparse.Namespace, options: OverlayOptions) -> int:
     if not wanted:
         return 0
     loaded = batch.load_pair(image, heatmap, _recipe(args, options))
-    return _write_results(*loaded, args, options.replace(channel_axis=None), wanted)
+    return _write_results(
+        *loaded, args, options.replace(channel_axis=None), wanted, lines
+    )
+
+
+def contour_lines(args: argparse.Namespace) -> Lines | None:
+    """The checked ``--contours`` flags, or None without ``--contours``."""
+    if args.contours is None:
+        return None
+    from matplotlib.colors import to_rgb
+
+    try:
+        colour = to_rgb(args.contour_colour)
+    except ValueError:
+        raise UsageError(
+            f"argument --contour-colour: unknown colour {args.contour_colour!r}; "
+            "use a name such as white, black or red, or #rrggbb"
+        ) from None
+    return Lines(args.contours, colour, args.contour_width)
+
+
+def outline(
+    rgb: np.ndarray,
+    heat: np.ndarray,
+    window: Window,
+    lines: Lines,
+    options: OverlayOptions,
+) -> np.ndarray:
+    """Draw the contours of `heat` (normalised by `window`) into the overlay `rgb`."""
+    from napari_heatoverlay.engine.contours import draw_contours, trace
+
+    traced = trace(
+        heat,
+        window,
+        lines.levels,
+        shape=rgb.shape[:2],
+        order=options.interpolation.order,
+    )
+    return draw_contours(rgb, traced, colour=lines.colour, width=lines.width)
+
+
+def _refuse_lines(lines: Lines | None, where: str) -> None:
+    if lines is not None:
+        raise UsageError(
+            f"--contours cannot draw {where}; it draws into one overlay (-o "
+            "OUT.png), a movie (-o OUT.mp4) or a figure (--figure); in Python, "
+            "draw_contours(rgb, contours(heatmap, levels, shape=...)) does it"
+        )
+
+
+def _check_movie_flags(args: argparse.Namespace, movie: bool) -> None:
+    given = [
+        flag
+        for flag, value in (("--fps", args.fps), ("--quality", args.quality))
+        if value is not None
+    ]
+    if given and not movie:
+        raise UsageError(
+            f"{' and '.join(given)} set a movie's encoding: write one with -o "
+            "OUT.mp4 or -o OUT.gif"
+        )
 
 
 def _compare_figure(
@@ -88,7 +184,12 @@ def _compare_figure(
     }
     from napari_heatoverlay.figures import figure
 
-    drawing = figure(pixels, maps, **options.replace(channel_axis=None).as_kwargs())
+    drawing = figure(
+        pixels,
+        maps,
+        contours=args.contours,
+        **options.replace(channel_axis=None).as_kwargs(),
+    )
     suffix = Path(args.figure).suffix.lower()
     written = outputs.write_atomic(
         args.figure,
@@ -101,16 +202,229 @@ def _compare_figure(
 
 
 def demo(args: argparse.Namespace, options: OverlayOptions) -> int:
-    """``heatoverlay demo``: the sample overlay to files, or napari with the widget."""
+    """``heatoverlay demo``: the sample overlay, movie or montage to files, or
+    napari with the widget."""
     check_colormap(options)
-    if args.output is None and args.figure is None:
+    lines = contour_lines(args)
+    movie = args.output is not None and video.is_video_path(args.output)
+    _check_movie_flags(args, movie)
+    if args.output is None and args.figure is None and args.montage is None:
+        if lines is not None:
+            raise UsageError(
+                f"--contours draws into files: {PROG} demo --contours ... -o demo.png"
+            )
         return _open_demo_viewer(options)
     from napari_heatoverlay.samples import sample
 
+    if args.montage is not None:
+        _check_montage_flags(args)
+        if not _check_outputs(args, inputs=()):
+            return 0
+        image, features = sample(channels=16)
+        return _write_montage(image, features[0], args, options)
     wanted = _check_outputs(args, inputs=())
     if not wanted:
         return 0
-    return _write_results(*sample(), args, options, wanted)
+    if movie:
+        if args.figure is not None:
+            raise UsageError(_FIGURE_AND_MOVIE)
+        _check_encoder(args.output)
+        frames, maps = sample(frames=DEMO_FRAMES)
+        stack = video.Frames(len(frames), frames.__getitem__, frames.dtype)
+        return _write_movie(stack, maps, args, options, lines)
+    return _write_results(*sample(), args, options, wanted, lines)
+
+
+_FIGURE_AND_MOVIE = (
+    "--figure draws one picture, not a movie; write the movie alone, and a "
+    "figure from one frame's files"
+)
+
+
+def _overlay_to_video(
+    image: Path,
+    heatmap: Path,
+    args: argparse.Namespace,
+    options: OverlayOptions,
+    lines: Lines | None,
+) -> int:
+    """Frames and maps to an MP4 or GIF movie, one frame at a time."""
+    if (image.is_dir() and not is_zarr_path(image)) or heatmap.is_dir():
+        raise UsageError(
+            "a movie needs two files: the frames (a TIFF stack, a zarr array or "
+            "one picture) and the maps (T, h, w); not folders"
+        )
+    if args.figure is not None:
+        raise UsageError(_FIGURE_AND_MOVIE)
+    if args.format is not None:
+        raise UsageError("--format is for folders; the suffix of -o picks the format")
+    if not _check_outputs(args, inputs=(image, heatmap)):
+        return 0
+    _check_encoder(args.output)
+    recipe = _recipe(args, options)
+    maps = video.read_maps(
+        heatmap, key=recipe.key, channel=recipe.channel, reduce=recipe.reduce
+    )
+    with video.open_frames(image, channel_axis=options.channel_axis) as frames:
+        _movie_length(image, frames.count, heatmap, maps)
+        return _write_movie(
+            frames, maps, args, options.replace(channel_axis=None), lines
+        )
+
+
+def _check_encoder(output: str) -> None:
+    try:
+        video.check_encoder(output)
+    except ImportError as error:
+        raise CommandError(str(error)) from None
+
+
+def _movie_length(
+    image: Path, frame_count: int, heatmap: Path, maps: np.ndarray
+) -> None:
+    map_count = maps.shape[0] if maps.ndim == 3 else 1
+    if frame_count > 1 and map_count > 1 and frame_count != map_count:
+        raise UsageError(
+            f"{image} has {frame_count} frames but {heatmap} has {map_count} maps; "
+            "give one map per frame, one map for every frame, or one picture for "
+            "every map"
+        )
+
+
+def _write_movie(
+    frames: video.Frames,
+    maps: np.ndarray,
+    args: argparse.Namespace,
+    options: OverlayOptions,
+    lines: Lines | None,
+) -> int:
+    """Blend each frame with its map (one window for all) and encode it."""
+    from napari_heatoverlay.engine.overlay import render
+
+    count = max(frames.count, maps.shape[0] if maps.ndim == 3 else 1)
+    if options.image_range is None:
+        whole = video.movie_range(frames)
+        options = options if whole is None else options.replace(image_range=whole)
+    window = compute_window(maps, options)
+
+    def blended() -> Iterator[np.ndarray]:
+        for t in range(count):
+            heat = maps[t] if maps.ndim == 3 else maps
+            rgb = render(
+                frames.read(min(t, frames.count - 1)), heat, options, window=window
+            )
+            yield rgb if lines is None else outline(rgb, heat, window, lines, options)
+
+    written = video.write_video(
+        args.output,
+        blended(),
+        fps=args.fps or DEFAULT_FPS,
+        quality=DEFAULT_QUALITY if args.quality is None else args.quality,
+        count=count,
+        force=args.force,
+        parents=args.parents,
+    )
+    print(f"wrote {written}")
+    return 0
+
+
+def _montage_files(
+    image: Path, heatmaps: list[Path], args: argparse.Namespace, options: OverlayOptions
+) -> int:
+    """One overlay per channel of a feature file, in a grid."""
+    if len(heatmaps) > 1 or image.is_dir() or heatmaps[0].is_dir():
+        raise UsageError(
+            "--montage shows the channels of one heatmap file over one image file"
+        )
+    if args.reduce is not None:
+        raise UsageError(
+            "--reduce combines the channels into one map, and --montage shows them "
+            "one by one: drop --reduce, or pick channels with --channel A:B"
+        )
+    _check_montage_flags(args)
+    if not _check_outputs(args, inputs=(image, heatmaps[0])):
+        return 0
+    pixels = read_image(image, channel_axis=options.channel_axis)
+    stack, names = _read_channels(heatmaps[0], args.key, args.channel)
+    return _write_montage(
+        pixels, stack, args, options.replace(channel_axis=None), names
+    )
+
+
+def _check_montage_flags(args: argparse.Namespace) -> None:
+    if args.output is not None or args.figure is not None:
+        raise UsageError(
+            "--montage writes the grid alone; write -o or --figure of one channel "
+            "in another run"
+        )
+    if args.contours is not None:
+        raise UsageError(
+            "--contours draws into -o and --figure, not into --montage; write the "
+            "overlay of one channel with -o to see its contours"
+        )
+
+
+def _write_montage(
+    image: np.ndarray,
+    stack: np.ndarray,
+    args: argparse.Namespace,
+    options: OverlayOptions,
+    names: list[str] | None = None,
+) -> int:
+    from napari_heatoverlay.montages import montage
+
+    grid = montage(image, stack, labels=names or True, **options.as_kwargs())
+    written = outputs.write_output(
+        args.montage, grid, force=args.force, parents=args.parents
+    )
+    print(f"wrote {written}")
+    return 0
+
+
+def _read_channels(
+    path: Path, key: str | None, channel: int | slice | None
+) -> tuple[np.ndarray, list[str]]:
+    """The (C, h, w) channels of a heatmap file that `channel` picks, and their
+    numbers (all channels when None)."""
+    if path.suffix.lower() in FEATURE_SUFFIXES:
+        heat, axis, layout = heatmap_files._feature_heat(path, key)
+    elif key is not None:
+        raise OptionError(
+            f"{path} is an image file, which holds no named arrays: drop --key"
+        )
+    else:
+        heat, axis, layout = heatmap_files._image_heat(path)
+    if axis is None:
+        heat, axis = np.asarray(heat)[None], 0
+    count = heat.shape[axis]
+    if isinstance(channel, int):
+        if not -count <= channel < count:
+            raise OptionError(
+                f"--channel {channel} is out of range: {path} has {count} "
+                f"channel(s), so use 0..{count - 1}"
+            )
+        channel = slice(channel % count, channel % count + 1)
+    numbers = range(count)[slice(None) if channel is None else channel]
+    if not numbers:
+        raise OptionError(
+            f"--channel {_slice_text(channel)} picks no channel: {path} has {count} "
+            f"channel(s), 0..{count - 1}"
+        )
+    stack = np.moveaxis(np.take(np.asarray(heat), list(numbers), axis=axis), axis, 0)
+    if stack.ndim != 3:
+        raise InputError(
+            f"Cannot draw a montage of {path}: its channels have shape "
+            f"{stack.shape[1:]} (layout {layout}), not (h, w); save one sample per "
+            "file"
+        )
+    return np.asarray(stack, dtype=np.float64), [str(number) for number in numbers]
+
+
+def _slice_text(channels: slice) -> str:
+    parts = [channels.start, channels.stop] + (
+        [] if channels.step is None else [channels.step]
+    )
+    return ":".join("" if part is None else str(part) for part in parts)
 
 
 def check_colormap(options: OverlayOptions) -> None:
@@ -138,31 +452,38 @@ def _recipe(args: argparse.Namespace, options: OverlayOptions) -> batch.Recipe:
 
 
 def _check_outputs(args: argparse.Namespace, *, inputs: tuple[Path, ...]) -> list[str]:
-    """Check -o and --figure before any work; return those still to write.
+    """Check -o, --figure and --montage before any work; return those still to
+    write.
 
     Refused: no output at all, an unknown suffix, an output that is an input
     or another output, an existing output without --force (skipped with
     --skip-existing), and a missing folder without --parents.
     """
-    if args.output is None and args.figure is None:
+    named = {
+        "output": args.output,
+        "figure": args.figure,
+        "montage": getattr(args, "montage", None),
+    }
+    if all(path is None for path in named.values()):
         raise UsageError(
             "say what to write: -o OUT.png for the overlay and/or --figure "
-            "FIG.pdf for the three-panel figure"
+            "FIG.pdf for the three-panel figure (or --montage GRID.png for the "
+            "channels)"
         )
-    named = {"output": args.output, "figure": args.figure}
     targets = {role: Path(path) for role, path in named.items() if path is not None}
     _check_distinct(targets, inputs)
-    if "figure" in targets and targets["figure"].suffix.lower() not in FIGURE_SUFFIXES:
-        raise UsageError(
-            f"cannot write the figure {targets['figure']}: use a suffix of "
-            f"{', '.join(FIGURE_SUFFIXES)}"
-        )
+    for role, suffixes in (("figure", FIGURE_SUFFIXES), ("montage", MONTAGE_SUFFIXES)):
+        if role in targets and targets[role].suffix.lower() not in suffixes:
+            raise UsageError(
+                f"cannot write the {role} {targets[role]}: use a suffix of "
+                f"{', '.join(suffixes)}"
+            )
     wanted = []
     for role, target in targets.items():
         if args.skip_existing and target.exists():
             print(f"{PROG}: skipped {target}: it exists (--skip-existing)")
             continue
-        check = outputs.check_output if role == "output" else outputs.check_free
+        check = outputs.check_free if role == "figure" else outputs.check_output
         check(target, force=args.force, parents=args.parents)
         wanted.append(role)
     return wanted
@@ -171,7 +492,7 @@ def _check_outputs(args: argparse.Namespace, *, inputs: tuple[Path, ...]) -> lis
 def _check_distinct(targets: dict[str, Path], inputs: tuple[Path, ...]) -> None:
     seen: dict[Path, str] = {path.resolve(): "an input" for path in inputs}
     for role, target in targets.items():
-        flag = "-o" if role == "output" else "--figure"
+        flag = _FLAGS[role]
         resolved = target.resolve()
         if resolved in seen:
             raise UsageError(
@@ -186,11 +507,15 @@ def _write_results(
     args: argparse.Namespace,
     options: OverlayOptions,
     wanted: list[str],
+    lines: Lines | None,
 ) -> int:
     if "output" in wanted:
         from napari_heatoverlay.engine.overlay import render
 
         blended = render(image, heatmap, options)
+        if lines is not None:
+            window = compute_window(heatmap, options)
+            outline(blended, heatmap, window, lines, options)
         written = outputs.write_output(
             args.output, blended, force=args.force, parents=args.parents
         )
@@ -198,7 +523,7 @@ def _write_results(
     if "figure" in wanted:
         from napari_heatoverlay.figures import figure
 
-        drawing = figure(image, heatmap, **options.as_kwargs())
+        drawing = figure(image, heatmap, contours=args.contours, **options.as_kwargs())
         suffix = Path(args.figure).suffix.lower()
         written = outputs.write_atomic(
             args.figure,

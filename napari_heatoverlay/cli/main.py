@@ -29,9 +29,13 @@ from napari_heatoverlay.engine.options import (
 
 PROG = "heatoverlay"
 BATCH_FORMATS = ("png", "jpg", "tiff")
+DEFAULT_FPS = 10.0
+DEFAULT_QUALITY = 8
 
 USAGE = f"""{PROG} IMAGE HEATMAP -o OUT [--figure FIG] [options]
        {PROG} IMAGE HEATMAP [HEATMAP ...] --figure FIG [options]
+       {PROG} IMAGE FEATURES --montage GRID [--channel A:B[:S]] [options]
+       {PROG} FRAMES MAPS -o MOVIE.mp4|MOVIE.gif [--fps FPS] [options]
        {PROG} IMAGES_DIR HEATMAPS_DIR -o OUT_DIR [options]
        {PROG} demo [-o OUT] [--figure FIG] [options]"""
 
@@ -53,11 +57,15 @@ examples:
       -o overlay.png --figure figure.pdf
   {PROG} cat.jpg gradcam.npy ig.npy occlusion.npy --figure methods.pdf \\
       --norm cumulative --sign positive       (one row per method)
+  {PROG} cat.jpg gradcam.npy -o outlined.png --contours 0.5,0.8
+  {PROG} cat.jpg layer4.pt --montage channels.png --channel 0:16
+  {PROG} frames.tif maps.npy -o movie.mp4 --fps 12 --contours 0.6
   {PROG} images/ heatmaps/ -o overlays/ --alpha 0.4 --format jpg
   {PROG} images/ heatmaps/ -o overlays/ --skip-existing     (resume a batch)
   {PROG} slide.zarr tumour_probability.npy -o overlay.zarr --norm none
   {PROG} demo                 open napari with the sample data and the widget
   {PROG} demo -o demo.png     write the sample overlay, no display needed
+  {PROG} demo -o demo.gif     write the sample movie
 
 heatmaps with several maps:
   A file holding several arrays (.npz, a state dict) needs --key NAME unless
@@ -65,6 +73,8 @@ heatmaps with several maps:
   (C, h, w) or (N, C, h, w), needs --channel K or --reduce mean|max|l2|sum:
   the command stops and lists them rather than guess. A map without a
   channel axis counts as one channel, so --channel 0 and --reduce work on it.
+  --montage GRID.png draws one overlay per channel in a labelled grid, all on
+  one colour scale; --channel A:B[:S] (Python's slice) picks the channels.
 
 outputs:
   -o picks the format by suffix: .png, .jpg/.jpeg (quality 95), .tif/.tiff,
@@ -73,10 +83,21 @@ outputs:
   (multiscale) store chunk by chunk, and the store appears only when whole.
   --figure writes the three-panel figure (image | heatmap | overlay, colour
   bar in heatmap units) as .pdf, .png or .svg, in addition to -o or alone.
+  --contours 0.5,0.8 draws the iso-lines of the normalised heat n (in [0, 1])
+  into -o and --figure, and marks them on the figure's colour bar.
   An existing file is never replaced without --force (or skipped with
   --skip-existing), a missing folder is never created without --parents, and
   every file is written to a hidden temporary name and then renamed, so it
   is whole or absent.
+
+movies:
+  -o MOVIE.mp4 (H.264; needs pip install "napari-heatoverlay[video]") or
+  MOVIE.gif writes one frame per map of HEATMAP (T, h, w), or (T, C, h, w)
+  with --channel or --reduce, over FRAMES: a (T, Y, X[, 3]) TIFF stack, a zarr
+  array whose first axis is time, or one picture for every frame (a single
+  map lies over every frame). One colour scale for the whole movie; frames
+  are read, blended and encoded one at a time, so memory does not grow with
+  the movie's length.
 
 folders:
   Files are paired by name without suffix (cat.png with cat.npy); overlays
@@ -94,14 +115,19 @@ DEMO_DESCRIPTION = """\
 Without -o or --figure: open napari with the sample photo and heatmap and the
 "Heat overlay" widget docked, the overlay already shown (needs napari and
 Qt); overlay flags set the widget's controls. With -o and/or --figure: write
-the sample overlay and/or figure instead; no display needed."""
+the sample overlay and/or figure instead; no display needed. -o demo.mp4 or
+demo.gif writes the sample movie, --montage grid.png the sample's 16
+channels."""
 
 DEMO_EPILOG = f"""\
 examples:
   {PROG} demo
   {PROG} demo --mode scaled --alpha 0.9
   {PROG} demo -o demo.png
-  {PROG} demo --norm symmetric --colormap coolwarm --figure demo.pdf"""
+  {PROG} demo --norm symmetric --colormap coolwarm --figure demo.pdf
+  {PROG} demo --contours 0.5,0.8 -o outlined.png
+  {PROG} demo -o demo.gif --fps 15
+  {PROG} demo --montage channels.png"""
 
 
 class UsageError(ValueError):
@@ -229,9 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     channels.add_argument(
         "--channel",
         metavar="K",
-        type=int,
+        type=channel_choice,
         help="use channel K of a (C, h, w) or (N, C, h, w) map (negative: from "
-        "the end)",
+        "the end); for --montage also channels A:B[:S], as a Python slice",
     )
     channels.add_argument(
         "--reduce",
@@ -253,6 +279,42 @@ def build_demo_parser() -> argparse.ArgumentParser:
     _add_output_flags(parser)
     add_overlay_flags(parser)
     return parser
+
+
+def _add_drawing_flags(parser: argparse.ArgumentParser) -> None:
+    lines = parser.add_argument_group("contours")
+    lines.add_argument(
+        "--contours",
+        metavar="LEVELS",
+        type=contour_levels,
+        help="draw the lines where the normalised heat n crosses these levels, "
+        "comma-separated in [0, 1] (e.g. 0.5,0.8), into -o and --figure",
+    )
+    lines.add_argument(
+        "--contour-colour",
+        metavar="COLOUR",
+        default="white",
+        help="colour of the lines in -o: a name or #rrggbb (default: white)",
+    )
+    lines.add_argument(
+        "--contour-width",
+        metavar="PX",
+        type=_positive,
+        default=2.0,
+        help="width of the lines in -o, in pixels (default: 2)",
+    )
+    movies = parser.add_argument_group("movies (-o .mp4 or .gif)")
+    movies.add_argument(
+        "--fps",
+        type=_positive,
+        help=f"frames per second (default: {DEFAULT_FPS:g})",
+    )
+    movies.add_argument(
+        "--quality",
+        type=_quality,
+        help="MP4 quality, 0 (smallest file) to 10 (best) (default: "
+        f"{DEFAULT_QUALITY}); GIF ignores it: 256 colours per frame",
+    )
 
 
 def add_overlay_flags(parser: argparse.ArgumentParser) -> None:
@@ -302,13 +364,20 @@ def _add_output_flags(parser: argparse.ArgumentParser) -> None:
         "-o",
         "--output",
         metavar="OUT",
-        help="overlay file (.png, .jpg, .tif, .zarr), or the output folder for folders",
+        help="overlay file (.png, .jpg, .tif, .zarr), movie (.mp4, .gif), or the "
+        "output folder for folders",
     )
     parser.add_argument(
         "--figure",
         metavar="FIG",
         help="also (or only) write the image | heatmap | overlay figure with a "
         "colour bar (.pdf, .png, .svg)",
+    )
+    parser.add_argument(
+        "--montage",
+        metavar="GRID",
+        help="write one overlay per channel of the heatmap in a labelled grid "
+        "(.png, .jpg, .tif), on one colour scale, instead of -o and --figure",
     )
     existing = parser.add_mutually_exclusive_group()
     existing.add_argument(
@@ -327,6 +396,58 @@ def _add_output_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--debug", action="store_true", help="show Python tracebacks of errors"
     )
+    _add_drawing_flags(parser)
+
+
+def channel_choice(text: str) -> int | slice:
+    """``--channel``: one channel ``K``, or channels ``A:B[:S]`` as a Python slice.
+
+    Examples
+    --------
+    >>> channel_choice("3"), channel_choice("0:16"), channel_choice("::-2")
+    (3, slice(0, 16, None), slice(None, None, -2))
+    """
+    parts = text.split(":")
+    try:
+        if len(parts) == 1:
+            return int(text)
+        if len(parts) <= 3:
+            bounds = [int(part) if part.strip() else None for part in parts]
+            if bounds[2:] != [0]:
+                return slice(*bounds)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(
+        f"must be a channel K or channels A:B[:S] (whole numbers, step not 0), "
+        f"got {text!r}"
+    )
+
+
+def contour_levels(text: str) -> tuple[float, ...]:
+    """``--contours``: comma-separated levels in [0, 1], each once.
+
+    Examples
+    --------
+    >>> contour_levels("0.5,0.8")
+    (0.5, 0.8)
+    """
+    levels = tuple(_unit_interval(part) for part in text.split(","))
+    if len(set(levels)) != len(levels):
+        raise argparse.ArgumentTypeError(f"each level once, got {text!r}")
+    return levels
+
+
+def _positive(text: str) -> float:
+    value = _finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
+    return value
+
+
+def _quality(text: str) -> int:
+    if text.strip() not in {str(number) for number in range(11)}:
+        raise argparse.ArgumentTypeError(f"must be a whole number 0..10, got {text!r}")
+    return int(text)
 
 
 def _number_text(value: float) -> str:

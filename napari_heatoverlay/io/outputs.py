@@ -74,13 +74,24 @@ def _write_tiff(path: Path, rgb: np.ndarray) -> None:
     tifffile.imwrite(path, rgb, photometric="rgb", compression="zlib")
 
 
+def _write_movie(path: Path, rgb: np.ndarray) -> None:
+    from napari_heatoverlay.io.video import check_encoder, encode
+
+    check_encoder(path)
+    encode(path, rgb if rgb.ndim == 4 else rgb[None])
+
+
 #: Output writers by suffix; each writes a (Y, X, 3) uint8 array to a path.
+#: The movie formats also take (T, Y, X, 3) frames (a picture is one frame);
+#: :func:`napari_heatoverlay.io.video.write_video` streams longer movies.
 WRITERS: dict[str, Callable[[Path, np.ndarray], None]] = {
     ".png": _write_png,
     ".jpg": _write_jpeg,
     ".jpeg": _write_jpeg,
     ".tif": _write_tiff,
     ".tiff": _write_tiff,
+    ".mp4": _write_movie,
+    ".gif": _write_movie,
 }
 
 

@@ -1,0 +1,222 @@
+"""Contours: iso-lines of the resampled map, in image pixel coordinates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial import cKDTree
+from skimage.measure import find_contours
+from skimage.transform import resize
+
+from napari_heatoverlay import contours, draw_contours, normalize, overlay
+
+MAP, IMAGE = 32, 256  # a 32 x 32 map over a 256 x 256 image: 8 pixels per cell
+CENTRE = (121.3, 135.7)  # off the grid, in image pixels
+RADIUS = 50.0
+
+
+def cone(size: int = MAP, image: int = IMAGE) -> np.ndarray:
+    """Heat = minus the distance (image pixels) of each map pixel's centre to
+    CENTRE: with vmin=-2R, vmax=0, the level 0.5 is a circle of radius R."""
+    centres = (np.arange(size) + 0.5) * image / size - 0.5
+    rows, cols = np.meshgrid(centres, centres, indexing="ij")
+    return -np.hypot(rows - CENTRE[0], cols - CENTRE[1])
+
+
+CONE_WINDOW = {"vmin": -2 * RADIUS, "vmax": 0.0}
+
+
+def ring_of(lines: dict) -> np.ndarray:
+    [ring] = lines[0.5]
+    return ring
+
+
+def centroid(ring: np.ndarray) -> np.ndarray:
+    """The centre of a closed polyline, weighting vertices by segment length."""
+    lengths = np.hypot(*np.diff(ring, axis=0).T)
+    middles = (ring[1:] + ring[:-1]) / 2
+    return (middles * lengths[:, None]).sum(axis=0) / lengths.sum()
+
+
+def densify(line: np.ndarray, steps: int = 10) -> np.ndarray:
+    t = np.linspace(0.0, 1.0, steps, endpoint=False)[None, :, None]
+    return (line[:-1, None] + (line[1:] - line[:-1])[:, None] * t).reshape(-1, 2)
+
+
+@pytest.mark.parametrize(
+    ("interpolation", "radius_error"), [("cubic", 0.01), ("linear", 0.2)]
+)
+def test_a_cone_gives_a_circle_at_the_right_radius_and_centre(
+    interpolation, radius_error
+):
+    ring = ring_of(
+        contours(
+            cone(),
+            [0.5],
+            shape=(IMAGE, IMAGE),
+            interpolation=interpolation,
+            **CONE_WINDOW,
+        )
+    )
+    np.testing.assert_array_equal(ring[0], ring[-1])  # closed
+    radii = np.hypot(ring[:, 0] - CENTRE[0], ring[:, 1] - CENTRE[1])
+    # cubic resampling reproduces the cone; linear resampling is a little
+    # above the convex cone between map pixels, so its circle is a little
+    # smaller (by 0.14 px here)
+    assert abs(radii.mean() - RADIUS) < radius_error
+    assert np.abs(radii - RADIUS).max() < 2.5 * radius_error
+    np.testing.assert_allclose(centroid(ring), CENTRE, atol=0.02)
+
+
+@pytest.mark.parametrize(("interpolation", "order"), [("linear", 1), ("cubic", 3)])
+@pytest.mark.parametrize("size", [MAP, 10])  # 8 and 25.6 image pixels a cell
+def test_lines_follow_the_field_the_overlay_colours(interpolation, order, size):
+    heat = cone(size)
+    n = normalize(heat, **CONE_WINDOW)
+    shown = resize(n, (IMAGE, IMAGE), order=order, mode="edge", anti_aliasing=False)
+    [reference] = find_contours(shown, 0.5)
+    ring = ring_of(
+        contours(
+            heat,
+            0.5,
+            shape=(IMAGE, IMAGE),
+            interpolation=interpolation,
+            **CONE_WINDOW,
+        )
+    )
+    # a map coarser than 1/16 of the image is traced on a grid of 16 samples
+    # a cell (here 160 x 160), mapped pixel-centre aligned onto the image's;
+    # marching squares cuts the corners of that grid's cells by < 0.15 px
+    distance, _ = cKDTree(densify(reference)).query(densify(ring))
+    assert distance.max() < (0.1 if size == MAP else 0.2)
+
+
+def test_on_the_maps_own_grid_it_is_marching_squares_on_n():
+    heat = np.random.default_rng(0).normal(size=(12, 16))
+    heat[0, :] = heat[-1, :] = heat[:, 0] = heat[:, -1] = -5  # closed lines only
+    lines = contours(heat, [0.6], norm="percentile")
+    expected = find_contours(normalize(heat, norm="percentile"), 0.6)
+    assert len(lines[0.6]) == len(expected) > 1
+    for line, reference in zip(lines[0.6], expected, strict=True):
+        np.testing.assert_allclose(line, reference, atol=1e-6)
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "linear"])
+def test_a_step_gives_a_line_on_the_cell_boundary_from_edge_to_edge(interpolation):
+    heat = np.zeros((6, 8))
+    heat[:, 4:] = 1.0
+    [line] = contours(heat, [0.5], shape=(48, 64), interpolation=interpolation)[0.5]
+    # map column 4 starts at image x = 4 * 8 - 0.5; the image spans -0.5 .. 47.5
+    np.testing.assert_allclose(line[:, 1], 31.5, atol=1e-6)
+    assert sorted([line[0, 0], line[-1, 0]]) == [-0.5, 47.5]
+
+
+def test_nan_holes_stop_lines_and_add_none():
+    heat = np.zeros((16, 16))
+    heat[:, 8:] = 1.0
+    heat[5:9, 11:14] = np.nan  # a hole inside the hot half
+    [line] = contours(heat, [0.75], shape=(128, 128))[0.75]
+    # only the boundary between the halves; zero-filling the hole (what the
+    # overlay blends) would put a second line around it
+    assert np.ptp(line[:, 1]) < 1e-6
+    ramp = np.tile(np.linspace(0.0, 1.0, 16), (16, 1))
+    ramp[6:10, 6:10] = np.nan  # a hole on the level-0.5 line's way
+    lines = contours(ramp, [0.5], shape=(128, 128))[0.5]
+    assert len(lines) == 2  # cut in two by the hole
+    hole = (6 * 8 - 0.5, 10 * 8 - 0.5)  # the hole's cells, in image pixels
+    for line in lines:
+        inside = (line[:, 0] > hole[0]) & (line[:, 0] < hole[1])
+        assert not inside.any()
+    everywhere = np.full((4, 4), np.nan)
+    assert contours(everywhere, [0.2, 0.8]) == {0.2: [], 0.8: []}
+
+
+def test_levels_the_map_never_reaches_give_no_lines():
+    heat = np.linspace(2.0, 6.0, 64).reshape(8, 8)
+    lines = contours(heat, [0.1, 0.5, 0.9], vmin=0.0, vmax=10.0)  # n in 0.2..0.6
+    assert lines[0.1] == [] and lines[0.9] == []
+    assert len(lines[0.5]) == 1
+
+
+def test_levels_are_returned_in_order_as_floats():
+    lines = contours(cone(), (np.float32(0.75), 0.25, 1), **CONE_WINDOW)
+    assert list(lines) == [0.75, 0.25, 1.0]
+    assert all(type(level) is float for level in lines)
+
+
+@pytest.mark.parametrize(
+    ("levels", "error", "words"),
+    [
+        ([1.5], ValueError, "outside [0, 1]"),
+        (-0.1, ValueError, "vmin"),
+        ([float("nan")], ValueError, "outside [0, 1]"),
+        ([], ValueError, "no contour levels"),
+        ([0.5, 0.5], ValueError, "twice"),
+        ("0.5", TypeError, "numbers in [0, 1]"),
+        ([[0.5]], TypeError, "numbers in [0, 1]"),
+        ([True], TypeError, "numbers in [0, 1]"),
+    ],
+)
+def test_bad_levels_are_refused_clearly(levels, error, words):
+    with pytest.raises(error, match=words.replace("[", r"\[").replace("]", r"\]")):
+        contours(cone(), levels)
+
+
+def test_other_mistakes_are_refused_clearly():
+    with pytest.raises(TypeError, match="alpha"):
+        contours(cone(), [0.5], alpha=0.3)
+    with pytest.raises(ValueError, match="one 2-D map"):
+        contours(np.zeros((3, 4, 4)), [0.5])
+    with pytest.raises(ValueError, match=r"shape must be the image's \(Y, X\)"):
+        contours(cone(), [0.5], shape=(0, 12))
+    with pytest.raises(ValueError, match="interpolation"):
+        contours(cone(), [0.5], interpolation="bicubic")
+
+
+def test_a_large_map_is_traced_on_a_bounded_grid():
+    rows, cols = np.mgrid[0:400, 0:600]
+    blob = -np.hypot(rows - 199.5, cols - 299.5)  # a cone at the map's centre
+    [ring] = contours(blob, [0.5], shape=(8000, 12000), vmin=-200, vmax=0)[0.5]
+    # 16 samples a map pixel would be 6400 x 9600; at most 2**22 samples are
+    # traced (1672 x 2508), so the vertices are ~4.8 image pixels apart
+    spacing = np.hypot(*np.diff(ring, axis=0).T).mean()
+    assert 3.0 < spacing < 6.0
+    radii = np.hypot(ring[:, 0] - 3999.5, ring[:, 1] - 5999.5)
+    np.testing.assert_allclose(radii, 2000.0, atol=1.0)  # 100 map pixels
+
+
+def test_drawn_ring_sits_on_the_contour_and_leaves_the_rest_alone():
+    image = np.random.default_rng(2).integers(0, 256, (IMAGE, IMAGE, 3), np.uint8)
+    blended = overlay(image, cone(), **CONE_WINDOW)
+    traced = contours(cone(), [0.5], shape=(IMAGE, IMAGE), **CONE_WINDOW)
+    drawn = draw_contours(blended.copy(), traced, colour="white", width=3)
+    ring = ring_of(traced)
+    distance, _ = cKDTree(densify(ring)).query(
+        np.argwhere(np.ones((IMAGE, IMAGE), bool)).astype(float)
+    )
+    distance = distance.reshape(IMAGE, IMAGE)
+    far = distance > 2.0 + 0.1  # width / 2 + 0.5, and the densifying's error
+    np.testing.assert_array_equal(drawn[far], blended[far])
+    assert (drawn[distance < 1.0] == 255).all()  # fully covered: white
+    # on black, the grey level is the coverage: its weighted mean radius is
+    # the contour's
+    black = draw_contours(np.zeros((IMAGE, IMAGE, 3), np.uint8), traced, width=3)
+    weight = black[..., 0].astype(float)
+    rows, cols = np.mgrid[0:IMAGE, 0:IMAGE]
+    radii = np.hypot(rows - CENTRE[0], cols - CENTRE[1])
+    contour_radius = np.hypot(*(ring - CENTRE).T).mean()
+    assert (weight * radii).sum() / weight.sum() == pytest.approx(
+        contour_radius, abs=0.05
+    )
+    assert weight.sum() / 255 / (2 * np.pi * contour_radius) == pytest.approx(
+        3.0, rel=0.02
+    )  # the stroke is as wide as asked
+
+
+def test_draw_contours_refuses_what_it_cannot_draw_on():
+    with pytest.raises(ValueError, match="uint8"):
+        draw_contours(np.zeros((4, 4, 3)), [])
+    with pytest.raises(ValueError, match="width"):
+        draw_contours(np.zeros((4, 4, 3), np.uint8), [], width=0)
+    with pytest.raises(ValueError, match="RGBA"):
+        draw_contours(np.zeros((4, 4, 3), np.uint8), [], colour="no-such-colour")
