@@ -190,6 +190,12 @@ def _compare_figure(
         contours=args.contours,
         **options.replace(channel_axis=None).as_kwargs(),
     )
+    _save_figure(drawing, args)
+    return 0
+
+
+def _save_figure(drawing: Any, args: argparse.Namespace) -> None:
+    """Write a matplotlib figure to --figure, atomically, in its suffix's format."""
     suffix = Path(args.figure).suffix.lower()
     written = outputs.write_atomic(
         args.figure,
@@ -198,7 +204,6 @@ def _compare_figure(
         parents=args.parents,
     )
     print(f"wrote {written}")
-    return 0
 
 
 def demo(args: argparse.Namespace, options: OverlayOptions) -> int:
@@ -524,14 +529,7 @@ def _write_results(
         from napari_heatoverlay.figures import figure
 
         drawing = figure(image, heatmap, contours=args.contours, **options.as_kwargs())
-        suffix = Path(args.figure).suffix.lower()
-        written = outputs.write_atomic(
-            args.figure,
-            lambda path: drawing.savefig(path, format=suffix[1:]),
-            force=args.force,
-            parents=args.parents,
-        )
-        print(f"wrote {written}")
+        _save_figure(drawing, args)
     return 0
 
 
