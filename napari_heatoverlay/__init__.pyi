@@ -1,3 +1,4 @@
+from napari_heatoverlay.engine.channels import reduce_channels as reduce_channels
 from napari_heatoverlay.engine.contours import contours as contours
 from napari_heatoverlay.engine.contours import draw_contours as draw_contours
 from napari_heatoverlay.engine.normalize import normalize as normalize

@@ -295,3 +295,36 @@ def test_reference_overlay_still_matches_for_existing_modes():
     got = overlay(image, heat, mode="scaled")
     expected, n = reference_overlay(image, heat, mode="scaled")
     assert np.abs(got - expected)[~on_bin_edge(n)].max() <= 1.0
+
+
+def test_heat_options_agree_on_dask_and_pyramids():
+    image = rng.integers(0, 256, (2, 48, 64, 3), dtype=np.uint8)
+    heat = rng.normal(size=(2, 6, 8))
+    options = {
+        "norm": "cumulative",
+        "sign": "negative",
+        "outlier_perc": 5,
+        "gamma": 1.7,
+    }
+    eager = overlay(image, heat, mode="tint", **options)
+    lazy = overlay(
+        da.from_array(image, chunks=(1, 24, 32, 3)),
+        da.from_array(heat),
+        mode="tint",
+        **options,
+    )
+    assert np.array_equal(lazy.compute(), eager)
+    pyramid = overlay([image[0], image[0, ::2, ::2]], heat[0], **options)
+    assert np.array_equal(pyramid[0], overlay(image[0], heat[0], **options))
+
+
+def test_reduce_channels_is_public_and_named():
+    from napari_heatoverlay import reduce_channels
+
+    attribution = rng.normal(size=(3, 5, 6))
+    np.testing.assert_allclose(reduce_channels(attribution, "sum"), attribution.sum(0))
+    np.testing.assert_allclose(
+        reduce_channels(attribution, "l2", axis=0), np.sqrt((attribution**2).sum(0))
+    )
+    with pytest.raises(OptionValueError, match="how must be one of"):
+        reduce_channels(attribution, "median")

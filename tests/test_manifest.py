@@ -69,3 +69,13 @@ def test_plain_import_loads_neither_napari_nor_qt():
         "assert not {'napari', 'qtpy', 'PyQt6'} & set(sys.modules), sorted(sys.modules)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_reader_patterns_are_the_suffixes_io_reads():
+    from napari_heatoverlay.io.features import FEATURE_SUFFIXES
+
+    manifest = npe2.PluginManifest.from_file(
+        ROOT / "napari_heatoverlay" / "napari.yaml"
+    )
+    [reader] = manifest.contributions.readers
+    assert sorted(reader.filename_patterns) == sorted(f"*{s}" for s in FEATURE_SUFFIXES)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_heatoverlay.engine.channels import reduce_channels
 from napari_heatoverlay.engine.options import Reduction
 from napari_heatoverlay.io.features import (
     FEATURE_SUFFIXES,
@@ -151,7 +152,11 @@ def _select_channel(
         if reduce not in tuple(Reduction):
             names = ", ".join(reduction.value for reduction in Reduction)
             raise OptionError(f"--reduce must be one of {names}, got {reduce!r}")
-        return heat if channel_axis is None else _reduce(heat, channel_axis, reduce)
+        return (
+            heat
+            if channel_axis is None
+            else reduce_channels(heat, reduce, axis=channel_axis)
+        )
     if count > 1:
         raise OptionError(
             f"{source} has {count} channels (shape {heat.shape}); pick one with "
@@ -159,14 +164,3 @@ def _select_channel(
             "--reduce mean|max|l2|sum"
         )
     return heat if channel_axis is None else np.take(heat, 0, channel_axis)
-
-
-def _reduce(heat: Any, axis: int, how: str) -> np.ndarray:
-    values = np.asarray(heat, dtype=np.float64)
-    if how == Reduction.MEAN:
-        return values.mean(axis=axis)
-    if how == Reduction.MAX:
-        return values.max(axis=axis)
-    if how == Reduction.SUM:
-        return values.sum(axis=axis)
-    return np.sqrt(np.square(values).sum(axis=axis))
