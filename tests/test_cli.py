@@ -922,3 +922,48 @@ def test_demo_writes_a_movie_and_a_montage(tmp_path):
     result = run("demo", "--montage", tmp_path / "grid.png")
     assert result.returncode == 0, result.stderr
     assert iio.imread(tmp_path / "grid.png").shape[:2] > (1600, 2400)
+
+
+def test_a_tiff_volume_with_a_3d_map(tmp_path):
+    volume = np.random.default_rng(5).integers(0, 256, (12, 40, 48), dtype=np.uint8)
+    heat = np.random.default_rng(6).random((3, 8, 8))
+    tifffile.imwrite(tmp_path / "volume.tif", volume)
+    np.save(tmp_path / "map.npy", heat)
+    expected = overlay(volume, heat, spatial_dims=3)
+    result = run(
+        tmp_path / "volume.tif",
+        tmp_path / "map.npy",
+        "-o",
+        tmp_path / "out.tif",
+        "--spatial-dims",
+        "3",
+    )
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), expected)
+    result = run(
+        tmp_path / "volume.tif",
+        tmp_path / "map.npy",
+        "-o",
+        tmp_path / "out.zarr",
+        "--spatial-dims",
+        "3",
+    )
+    assert result.returncode == 0, result.stderr
+    from napari_heatoverlay.io.images import open_zarr_image
+
+    np.testing.assert_array_equal(
+        np.asarray(open_zarr_image(tmp_path / "out.zarr")[0]), expected
+    )
+    png = run(
+        tmp_path / "volume.tif",
+        tmp_path / "map.npy",
+        "-o",
+        tmp_path / "out.png",
+        "--spatial-dims",
+        "3",
+    )
+    assert_one_line_error(png, 2, ".tif", ".zarr")
+    flat = run(
+        tmp_path / "volume.tif", tmp_path / "map.npy", "-o", tmp_path / "flat.tif"
+    )
+    assert_one_line_error(flat, 1, "--spatial-dims 3")

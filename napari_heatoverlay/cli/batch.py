@@ -23,7 +23,7 @@ from napari_heatoverlay.engine.options import OverlayOptions
 from napari_heatoverlay.engine.overlay import render
 from napari_heatoverlay.io import outputs
 from napari_heatoverlay.io.heatmaps import HEATMAP_SUFFIXES, read_heatmap
-from napari_heatoverlay.io.images import IMAGE_SUFFIXES, read_image
+from napari_heatoverlay.io.images import IMAGE_SUFFIXES, read_image, read_volume
 
 #: (image, heatmap, output) paths of one pair.
 Job = tuple[Path, Path, Path]
@@ -74,10 +74,18 @@ class Outcome:
 def load_pair(
     image_path: Path, heatmap_path: Path, recipe: Recipe
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Read an image (colour last) and its 2-D heatmap as `recipe` says."""
-    image = read_image(image_path, channel_axis=recipe.options.channel_axis)
+    """Read an image (colour last) and its heatmap as `recipe` says."""
+    spatial_dims = recipe.options.spatial_dims
+    if spatial_dims == 3:
+        image = read_volume(image_path)
+    else:
+        image = read_image(image_path, channel_axis=recipe.options.channel_axis)
     heat = read_heatmap(
-        heatmap_path, key=recipe.key, channel=recipe.channel, reduce=recipe.reduce
+        heatmap_path,
+        key=recipe.key,
+        channel=recipe.channel,
+        reduce=recipe.reduce,
+        spatial_dims=spatial_dims,
     )
     return image, heat
 

@@ -34,7 +34,12 @@ from napari_heatoverlay.io import heatmaps as heatmap_files
 from napari_heatoverlay.io import outputs, video
 from napari_heatoverlay.io.features import FEATURE_SUFFIXES
 from napari_heatoverlay.io.heatmaps import OptionError, read_heatmap
-from napari_heatoverlay.io.images import InputError, is_zarr_path, read_image
+from napari_heatoverlay.io.images import (
+    InputError,
+    is_zarr_path,
+    read_image,
+    read_volume,
+)
 
 FIGURE_SUFFIXES = (".pdf", ".png", ".svg")
 #: Formats of --montage: the pictures -o writes.
@@ -568,12 +573,18 @@ def _overlay_to_zarr(
             raise CommandError(
                 f"cannot read {image} as a zarr array or multiscale group: {error}"
             ) from error
+    elif options.spatial_dims == 3:
+        levels = read_volume(image)
     else:
         levels = read_image(image, channel_axis=options.channel_axis)
         options = options.replace(channel_axis=None)
     recipe = _recipe(args, options)
     heat = read_heatmap(
-        heatmap, key=recipe.key, channel=recipe.channel, reduce=recipe.reduce
+        heatmap,
+        key=recipe.key,
+        channel=recipe.channel,
+        reduce=recipe.reduce,
+        spatial_dims=options.spatial_dims,
     )
     result = render(levels, heat, options)
     written = outputs.write_zarr(

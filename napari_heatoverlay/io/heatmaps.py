@@ -37,8 +37,9 @@ def read_heatmap(
     key: str | None = None,
     channel: int | None = None,
     reduce: str | None = None,
+    spatial_dims: int = 2,
 ) -> np.ndarray:
-    """Read one 2-D heatmap from a feature file or an image file.
+    """Read one 2-D heatmap (or 3-D, a volume's) from a feature file or an image file.
 
     Parameters
     ----------
@@ -55,10 +56,13 @@ def read_heatmap(
     reduce : {"mean", "max", "l2", "sum"}, optional
         Combine all channels instead: their mean, maximum, L2 norm
         ``sqrt(sum(c ** 2))`` or sum (captum's default over colour channels).
+    spatial_dims : {2, 3}
+        3 reads a (z, h, w) map for a volume: a 3-D array has no channel
+        axis, and the axis before the last three is the channel axis.
 
     Returns
     -------
-    ndarray of float64, shape (h, w)
+    ndarray of float64, shape (h, w), or (z, h, w) with ``spatial_dims=3``
 
     Raises
     ------
@@ -86,12 +90,21 @@ def read_heatmap(
                 f"{source} is an image file, which holds no named arrays: drop --key"
             )
         heat, channel_axis, layout = _image_heat(source)
+    if spatial_dims == 3:
+        channel_axis = heat.ndim - 4 if heat.ndim >= 4 else None
+        layout = "?" * (heat.ndim - 3) + "ZHW"
     heat = _select_channel(source, heat, channel_axis, channel, reduce)
-    if heat.ndim != 2:
+    if heat.ndim != spatial_dims:
+        wanted = "(h, w)" if spatial_dims == 2 else "(z, h, w)"
         raise InputError(
             f"Cannot use {source} as one heatmap: after choosing the channel it "
             f"still has shape {heat.shape} (layout {layout}), and one overlay "
-            "needs one (h, w) map. Save one sample per file."
+            f"needs one {wanted} map. Save one sample per file"
+            + (
+                ", or pass --spatial-dims 3 for a volume's map."
+                if heat.ndim == 3
+                else "."
+            )
         )
     return np.asarray(heat, dtype=np.float64)
 

@@ -35,6 +35,36 @@ class InputError(ValueError):
     """An input file exists but cannot be used; the message says what to do."""
 
 
+def read_volume(path: str | os.PathLike) -> np.ndarray:
+    """Read a (Z, Y, X) or (Z, Y, X, 3|4) volume from a TIFF stack.
+
+    Examples
+    --------
+    >>> import tempfile, tifffile
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / "stack.tif"
+    >>> tifffile.imwrite(path, np.zeros((5, 4, 6), dtype=np.uint16))
+    >>> read_volume(path).shape
+    (5, 4, 6)
+    """
+    source = Path(path)
+    if source.suffix.lower() not in (".tif", ".tiff"):
+        raise InputError(
+            f"Cannot read {source} as a volume: --spatial-dims 3 reads TIFF stacks "
+            "(.tif) and zarr arrays (.zarr)"
+        )
+    _decode(source)  # the regular-file and damage checks
+    import tifffile
+
+    pixels = np.asarray(tifffile.imread(source))
+    if pixels.ndim == 3 or (pixels.ndim == 4 and pixels.shape[-1] in (3, 4)):
+        return pixels
+    raise InputError(
+        f"Cannot use {source} as a volume: it holds shape {pixels.shape}, not "
+        "(Z, Y, X) or (Z, Y, X, 3|4)"
+    )
+
+
 def read_image(
     path: str | os.PathLike, *, channel_axis: int | None = None
 ) -> np.ndarray:
@@ -90,7 +120,8 @@ def read_image(
     raise InputError(
         f"Cannot use {path} as the image: it holds an array of shape "
         f"{pixels.shape}, not one (Y, X) or (Y, X, 3|4) picture. "
-        "Save a single frame or page as its own file."
+        "Save a single frame or page as its own file; for a volume with a 3-D "
+        "map pass --spatial-dims 3, for a movie write -o OUT.mp4."
     )
 
 

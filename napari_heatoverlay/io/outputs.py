@@ -166,6 +166,12 @@ def write_output(
     'out.png'
     """
     target = check_output(path, force=force, parents=parents)
+    if rgb.ndim > 3 and target.suffix.lower() not in (".tif", ".tiff"):
+        raise OptionError(
+            f"cannot write {target}: the overlay has shape {rgb.shape}, a stack of "
+            "pictures; write it as .tif (one page per picture), .zarr, or a movie "
+            "(.mp4, .gif)"
+        )
     writer = WRITERS[target.suffix.lower()]
     return write_atomic(
         target, lambda temporary: writer(temporary, rgb), force=force, parents=parents
