@@ -166,7 +166,7 @@ def write_output(
     'out.png'
     """
     target = check_output(path, force=force, parents=parents)
-    if rgb.ndim > 3 and target.suffix.lower() not in (".tif", ".tiff"):
+    if rgb.ndim > 3 and target.suffix.lower() not in (".tif", ".tiff", ".mp4", ".gif"):
         raise OptionError(
             f"cannot write {target}: the overlay has shape {rgb.shape}, a stack of "
             "pictures; write it as .tif (one page per picture), .zarr, or a movie "
