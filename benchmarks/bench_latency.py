@@ -7,6 +7,11 @@ benchmarks/bench_latency.py``):
   and processing events until the canvas has drawn it;
 - control: a live-mode control change (alpha, threshold, colormap in turn)
   on a 2048 x 2048 RGB image until the result layer shows the new data;
+- preview: with ``preview`` on, a control change (alpha, threshold,
+  colormap in turn) until the canvas has drawn the restyled heatmap layer,
+  against napari redrawing the same two layers after the heatmap layer's
+  property that control sets is changed directly (opacity; colormap;
+  colormap), the two interleaved round by round;
 - slider: moving the dims slider over a (16, 2048, 2048, 3) stack, plain
   image layer versus the overlay result layer (lazy: napari computes the slice);
 - slide: new views of a procedural 100,000 x 100,000 pyramid, the plain
@@ -22,6 +27,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -49,6 +55,77 @@ def report(name: str, samples: list[float], baseline: list[float] | None) -> Non
         b50, b95 = percentiles(baseline)
         line += f"   ratio p50 {p50 / b50:4.2f}  p95 {p95 / b95:4.2f}"
     print(line, flush=True)
+
+
+class DrawCounter:
+    """Counts the canvas's finished draws (the frames that reach the screen)."""
+
+    def __init__(self, viewer) -> None:
+        self.draws = 0
+        canvas = viewer.window._qt_viewer.canvas._scene_canvas
+        canvas.events.draw.connect(self._count, position="last")
+
+    def _count(self, _event) -> None:
+        self.draws += 1
+
+
+def time_to_screen(app, draws: DrawCounter, change: Callable[[], None]) -> float:
+    """Seconds from `change()` until the canvas has drawn a frame after it."""
+    before = draws.draws
+    start = time.perf_counter()
+    change()
+    wait_until(app, lambda: draws.draws > before)
+    return time.perf_counter() - start
+
+
+def preview_and_property(viewer, app, rounds: int) -> None:
+    from napari_heatoverlay.plugin.widget import HeatOverlayWidget
+
+    rng = np.random.default_rng(4)
+    image = rng.integers(0, 256, (2048, 2048, 3), dtype=np.uint8)
+    rows, cols = np.mgrid[:64, :64] / 64
+    heat = (np.sin(5 * rows) * np.cos(3 * cols)).astype(np.float32)
+    image_layer = viewer.add_image(image, name="image", rgb=True)
+    heat_layer = viewer.add_image(
+        heat, name="heat", metadata={"heatoverlay": {"role": "heatmap"}}
+    )
+    widget = HeatOverlayWidget(viewer)  # aligns the heatmap, previews it
+    dock = viewer.window.add_dock_widget(widget)
+    widget.reset_to_defaults()
+    widget.image.value, widget.heatmap.value = image_layer, heat_layer
+    assert widget.preview_status.value.startswith("napari draws"), (
+        widget.preview_status.value
+    )
+    viewer.reset_view()
+    draws = DrawCounter(viewer)
+    wait_until(app, lambda: True)
+    controls = [
+        lambda i: setattr(widget.alpha, "value", 0.3 + 0.4 * (i % 2)),
+        lambda i: setattr(widget.threshold, "value", 0.1 * (i % 2)),
+        lambda i: setattr(widget.colormap, "value", ("jet", "magma")[i % 2]),
+    ]
+    # the property napari itself changes for each control: opacity for
+    # alpha; the colormap for threshold and colormap
+    properties = [
+        lambda i: setattr(heat_layer, "opacity", 0.3 + 0.4 * (i % 2)),
+        lambda i: setattr(heat_layer, "colormap", ("viridis", "magma")[i % 2]),
+        lambda i: setattr(heat_layer, "colormap", ("inferno", "turbo")[i % 2]),
+    ]
+    preview, floor = [], []
+    for round_ in range(rounds):
+        # side by side: the widget's restyle, then napari's own property change
+        control = controls[round_ % len(controls)]
+        prop = properties[round_ % len(properties)]
+        preview.append(time_to_screen(app, draws, partial(control, round_)))
+        floor.append(time_to_screen(app, draws, partial(prop, round_)))
+    assert not [layer for layer in viewer.layers if layer.name.endswith("over image")]
+    report("floor: napari redraws a layer property", floor, None)
+    report("preview control change (no pixels computed)", preview, floor)
+    p50 = percentiles(preview)[0] / percentiles(floor)[0]
+    print(f"preview / property p50 ratio: {p50:.2f} (must be <= 1.2)", flush=True)
+    widget.preview.value = False
+    viewer.window.remove_dock_widget(dock)
+    viewer.layers.clear()
 
 
 def floor_and_control(viewer, app, rounds: int) -> None:
@@ -180,6 +257,9 @@ def slide(viewer, app, rounds: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=60)
+    parser.add_argument(
+        "--only-preview", action="store_true", help="run the preview row alone"
+    )
     args = parser.parse_args()
 
     import napari
@@ -188,6 +268,10 @@ def main() -> None:
     viewer = napari.Viewer(show=True)
     viewer.window._qt_window.resize(1400, 1000)
     app = QApplication.instance()
+    preview_and_property(viewer, app, args.rounds)
+    if args.only_preview:
+        viewer.close()
+        return
     floor_and_control(viewer, app, args.rounds)
     slider(viewer, app, args.rounds)
     slide(viewer, app, max(10, args.rounds // 3))

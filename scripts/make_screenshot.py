@@ -4,8 +4,9 @@ Needs a display; on a headless machine run it under Xvfb::
 
     xvfb-run -a python scripts/make_screenshot.py [OUT.png]
 
-It opens napari, loads the sample, docks "Heat overlay", presses Apply and
-saves the whole window, widget included.
+It opens napari, loads the sample, docks "Heat overlay" (which previews the
+blend on the heatmap layer at once), presses Apply and saves the whole
+window, widget included.
 """
 
 from __future__ import annotations
@@ -44,16 +45,12 @@ def main(output: Path = DEFAULT_OUTPUT) -> Path:
     _, widget = viewer.window.add_plugin_dock_widget(
         "napari-heatoverlay", "Heat overlay"
     )
-    widget.mode.value = "scaled"  # cold regions stay clear, hot ones glow
-    widget.alpha.value = 0.8
-    widget.colormap.value = "layer"
-    widget.norm.value = "minmax"
-    widget.threshold.value = 0.0
-    widget.interpolation.value = "linear"
-    widget.live.value = False
+    widget.persist = False  # the screenshot's values are not the user's settings
+    widget.reset_to_defaults()
+    # cold regions stay clear, hot ones glow
+    widget.apply_options(mode="scaled", alpha=0.8)
     widget.call_button.clicked()
     _wait_for(lambda: any(_is_overlay(layer) for layer in viewer.layers))
-    viewer.layers["coffee heatmap"].visible = False
     viewer.reset_view()
     for _ in range(20):  # let the canvas and the dock settle
         QApplication.processEvents()

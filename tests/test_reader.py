@@ -248,3 +248,97 @@ def test_error_reaches_the_user_when_napari_picks_the_reader(
 
     assert f"Cannot read {path}" in str(caught.value)
     assert len(viewer.layers) == 0
+
+
+def test_a_broken_member_of_a_file_adds_no_layer_from_it(make_napari_viewer, tmp_path):
+    """One file is all or nothing: a good array beside a broken one is not added."""
+    path = tmp_path / "feats.npz"
+    np.savez(path, good=np.ones((4, 4)), bad=np.ones((8, 16, 16)))
+    data = bytearray(path.read_bytes())
+    start = data.index(b"bad.npy")  # damage the second member's header
+    data[start + 60 : start + 80] = b"\xff" * 20
+    path.write_bytes(bytes(data))
+    viewer = make_napari_viewer()
+
+    with pytest.raises(FeatureFileError):
+        viewer.open(path, plugin=PLUGIN)
+
+    assert len(viewer.layers) == 0
+
+
+# --- files with many arrays ---------------------------------------------------
+
+
+def test_thousands_of_arrays_of_one_shape_open_as_one_stack(
+    make_napari_viewer, tmp_path
+):
+    path = tmp_path / "many.npz"
+    arrays = {
+        f"a{index:04d}": np.full((2, 3), index, np.float32) for index in range(5_000)
+    }
+    np.savez(path, **arrays)
+    viewer = make_napari_viewer()
+
+    [layer] = viewer.open(path, plugin=PLUGIN)
+
+    assert layer.name == "many (5000 arrays)"
+    assert layer.data.shape == (5_000, 2, 3)
+    record = layer.metadata["heatoverlay"]
+    assert record["role"] == "heatmap"
+    assert record["keys"] == list(arrays)
+    # the slider index is the key's position
+    np.testing.assert_array_equal(layer.data[1234], arrays[record["keys"][1234]])
+
+
+def test_twenty_thousand_tensors_open_as_one_stack(make_napari_viewer, tmp_path):
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "many.safetensors"
+    save_file(
+        {f"t{index:05d}": np.ones((1, 2), np.float32) for index in range(20_000)},
+        str(path),
+    )
+    viewer = make_napari_viewer()
+
+    [layer] = viewer.open(path, plugin=PLUGIN)
+
+    assert layer.data.shape == (20_000, 1, 2)
+    assert len(layer.metadata["heatoverlay"]["keys"]) == 20_000
+
+
+def test_many_arrays_of_several_shapes_are_refused_naming_the_keys(
+    make_napari_viewer, tmp_path
+):
+    path = tmp_path / "mixed.npz"
+    np.savez(
+        path,
+        **{f"k{index:02d}": np.ones((2, 2 + index % 2)) for index in range(40)},
+    )
+    viewer = make_napari_viewer()
+
+    with pytest.raises(FeatureFileError) as caught:
+        viewer.open(path, plugin=PLUGIN)
+
+    message = str(caught.value)
+    assert "holds 40 arrays of 2 different shapes" in message
+    assert "more than the 32 layers one file may add" in message
+    assert "'k00', 'k01', 'k02', 'k03', 'k04' and 35 more" in message
+    assert "--key k00" in message
+    assert len(viewer.layers) == 0
+    # the Python way out it names works
+    code = message.split("in Python, ")[1].split(" with read_feature_arrays")[0]
+    from napari_heatoverlay.io.features import read_feature_arrays
+
+    layer = eval(code, {"viewer": viewer, "read_feature_arrays": read_feature_arrays})
+    assert layer.data.shape == (2, 2)
+
+
+def test_up_to_32_arrays_open_as_layers_of_their_own(make_napari_viewer, tmp_path):
+    path = tmp_path / "blocks.npz"
+    np.savez(path, **{f"b{index:02d}": np.ones((2, 2 + index)) for index in range(32)})
+    viewer = make_napari_viewer()
+
+    layers = viewer.open(path, plugin=PLUGIN)
+
+    assert len(layers) == 32
+    assert layers[5].name == "blocks:b05"

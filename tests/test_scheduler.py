@@ -88,7 +88,7 @@ def test_small_plan_is_shown_at_once(viewer):
 
 
 def test_large_plan_runs_in_a_worker(qtbot, viewer, stack, workers):
-    scheduler = OverlayScheduler(viewer, quick_bytes=0)
+    scheduler = OverlayScheduler(viewer, quick_ms=0)
     plan = plan_overlay(*stack, alpha=0.4)
     scheduler.submit(plan)
     assert scheduler.worker is not None and not scheduler.idle
@@ -101,7 +101,7 @@ def test_large_plan_runs_in_a_worker(qtbot, viewer, stack, workers):
 
 
 def test_the_newest_request_wins(qtbot, viewer, stack, workers):
-    scheduler = OverlayScheduler(viewer, quick_bytes=0)
+    scheduler = OverlayScheduler(viewer, quick_ms=0)
     plans = [plan_overlay(*stack, alpha=alpha) for alpha in (0.1, 0.3, 0.5, 0.9)]
     for plan in plans:
         scheduler.submit(plan)
@@ -117,7 +117,7 @@ def test_the_newest_request_wins(qtbot, viewer, stack, workers):
 
 
 def test_at_most_one_worker_while_requests_keep_coming(qtbot, viewer, stack, workers):
-    scheduler = OverlayScheduler(viewer, quick_bytes=0)
+    scheduler = OverlayScheduler(viewer, quick_ms=0)
     alphas = np.linspace(0.1, 0.9, 9)
     for alpha in alphas:
         scheduler.submit(plan_overlay(*stack, alpha=float(alpha)))
@@ -135,7 +135,7 @@ def test_the_shown_slice_comes_first_and_follows_the_slider(
 ):
     viewer.dims.set_current_step(0, 4)
     workers["gate"] = threading.Event()
-    scheduler = OverlayScheduler(viewer, quick_bytes=0)
+    scheduler = OverlayScheduler(viewer, quick_ms=0)
     plan = plan_overlay(*stack)
     scheduler.submit(plan)
     qtbot.waitUntil(lambda: len(_results(viewer)) == 1, timeout=20000)
@@ -151,7 +151,7 @@ def test_the_shown_slice_comes_first_and_follows_the_slider(
 
 def test_removing_a_source_layer_drops_its_work(qtbot, viewer, stack, workers):
     image, heat = stack
-    scheduler = OverlayScheduler(viewer, quick_bytes=0)
+    scheduler = OverlayScheduler(viewer, quick_ms=0)
     scheduler.submit(plan_overlay(image, heat, alpha=0.2))
     scheduler.submit(plan_overlay(image, heat, alpha=0.8))  # waits
     viewer.layers.remove(heat)
@@ -163,7 +163,7 @@ def test_removing_a_source_layer_drops_its_work(qtbot, viewer, stack, workers):
 
 
 def test_removing_the_result_layer_drops_work_on_it(qtbot, viewer, stack):
-    scheduler = OverlayScheduler(viewer, quick_bytes=0)
+    scheduler = OverlayScheduler(viewer, quick_ms=0)
     scheduler.submit(plan_overlay(*stack))
     qtbot.waitUntil(lambda: len(_results(viewer)) == 1, timeout=20000)
     viewer.layers.remove(_results(viewer)[0])
@@ -174,7 +174,7 @@ def test_removing_the_result_layer_drops_work_on_it(qtbot, viewer, stack):
 
 def test_close_drops_all_work_and_later_requests(qtbot, viewer, stack):
     image, heat = stack
-    scheduler = OverlayScheduler(viewer, quick_bytes=0)
+    scheduler = OverlayScheduler(viewer, quick_ms=0)
     scheduler.submit(plan_overlay(image, heat))
     worker = scheduler.worker
     scheduler.close()
@@ -204,7 +204,7 @@ def test_errors_are_reported_once_until_a_result_shows(viewer):
 
 
 def test_an_error_in_the_worker_is_reported(qtbot, viewer, stack):
-    scheduler = OverlayScheduler(viewer, quick_bytes=0)
+    scheduler = OverlayScheduler(viewer, quick_ms=0)
     seen = len(notification_manager.records)
     # colormap names are looked up when blending, in the worker
     scheduler.submit(plan_overlay(*stack, colormap="no such colormap"))
@@ -212,3 +212,16 @@ def test_an_error_in_the_worker_is_reported(qtbot, viewer, stack):
     qtbot.waitUntil(lambda: len(notification_manager.records) > seen)
     assert "no such colormap" in notification_manager.records[-1].message
     assert _results(viewer) == []
+
+
+def test_the_heatmaps_size_counts_as_work(qtbot, viewer):
+    """A small result from a large heatmap is much work: it goes to a worker."""
+    image = viewer.add_image(rng.random((64, 64)), name="tiny")
+    coarse = viewer.add_image(rng.random((32, 32)), name="coarse")
+    fine = viewer.add_image(rng.random((2048, 2048)).astype(np.float32), name="fine")
+    scheduler = OverlayScheduler(viewer)
+    scheduler.submit(plan_overlay(image, coarse))
+    assert scheduler.worker is None  # blended at once
+    scheduler.submit(plan_overlay(image, fine))
+    assert scheduler.worker is not None
+    qtbot.waitUntil(lambda: scheduler.idle, timeout=20000)

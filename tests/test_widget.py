@@ -3,7 +3,6 @@
 import inspect
 import pickle
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -72,7 +71,7 @@ def _expected(viewer, **kwargs):
 
 def test_controls_come_from_the_engine(widget):
     names = [control.name for control in widget]
-    assert names[:14] == [
+    assert names == [
         "image",
         "heatmap",
         "mode",
@@ -85,9 +84,14 @@ def test_controls_come_from_the_engine(widget):
         "percentiles",
         "threshold",
         "interpolation",
+        "preview",
         "live",
         "call_button",
+        "preview_status",
+        "undo_align",
+        "export_figure",
     ]
+    assert widget.preview.value is True
     assert widget.call_button.text == "Apply"
     assert type(widget.alpha).__name__ == "FloatSlider"
     # the sample's metadata roles pick the pair
@@ -125,7 +129,7 @@ def test_a_new_option_with_a_widget_dict_gets_a_control(viewer, monkeypatch):
     monkeypatch.setattr(widget_module, "CONTROL_BY_NAME", {c.name: c for c in extended})
     widget = HeatOverlayWidget(viewer)
     names = [control.name for control in widget]
-    assert names.index("glow") == names.index("live") - 1
+    assert names.index("glow") == names.index("preview") - 1
     assert type(widget.glow).__name__ == "FloatSpinBox"
     assert widget.glow.value == 1.0
     assert widget.glow.max == 5
@@ -321,6 +325,7 @@ def test_live_stack_follows_the_dims_slider(qtbot, viewer, widget):
 
 
 def test_errors_are_notified_once_and_add_nothing(qtbot, viewer, widget):
+    widget.preview.value = False  # else picking bakes the pair in between
     stack = viewer.add_image(rng.random((3, 40, 40)), name="3 frames")
     heat = viewer.add_image(rng.random((4, 5, 5)), name="4 channels")
     widget.image.value, widget.heatmap.value = stack, heat
@@ -347,6 +352,7 @@ def _big_stack(viewer):
 
 
 def test_removing_a_layer_mid_computation(qtbot, viewer, widget):
+    widget.preview.value = False  # else picking bakes the pair in between
     image, heat = _big_stack(viewer)
     widget.image.value, widget.heatmap.value = image, heat
     widget.call_button.clicked()
@@ -400,6 +406,9 @@ def test_settings_persist_between_sessions(qtbot, make_napari_viewer, settings_d
     widget.percentiles.value = (5, 95)
     widget.colormap.value = "turbo"
     qtbot.waitUntil(lambda: _saved_settings(settings_dir).get("colormap") == "turbo")
+    # the layer pickers are never saved: pickling a layer copies its data
+    assert {"image", "heatmap"}.isdisjoint(_saved_settings(settings_dir))
+    assert _saved_settings(settings_dir)["preview"] is True
     viewer.close()
 
     again = HeatOverlayWidget(make_napari_viewer())
@@ -410,20 +419,39 @@ def test_settings_persist_between_sessions(qtbot, make_napari_viewer, settings_d
     assert again.colormap.value == "turbo"
 
 
-def test_export_figure_writes_a_file(viewer, widget, tmp_path):
-    path = tmp_path / "figure.png"
-    widget.export_path.value = path
+def test_export_figure_asks_for_a_file_and_writes_it(
+    viewer, widget, tmp_path, monkeypatch
+):
+    asked = []
+
+    def ask(parent, start):
+        asked.append(parent)
+        return tmp_path / "figure.png"
+
+    monkeypatch.setattr(widget_module, "ask_figure_path", ask)
     widget.export_figure.clicked()
+    assert asked == [widget.native]  # the dialog belongs to the widget
+    path = tmp_path / "figure.png"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert path.stat().st_size > 10_000
+    assert notification_manager.records[-1].message.endswith(str(path))
 
 
-def test_export_figure_without_a_file_says_so(viewer, widget):
+def test_export_figure_cancelled_writes_nothing(viewer, widget, tmp_path, monkeypatch):
+    monkeypatch.setattr(widget_module, "ask_figure_path", lambda parent, start: None)
     seen = len(notification_manager.records)
-    widget.export_path.value = Path()
     widget.export_figure.clicked()
-    assert "figure file" in notification_manager.records[-1].message
-    assert len(notification_manager.records) == seen + 1
+    assert len(notification_manager.records) == seen
+    assert list(tmp_path.glob("*.png")) == []
+
+
+def test_export_figure_without_a_pair_says_so(viewer, widget, monkeypatch):
+    monkeypatch.setattr(
+        widget_module, "ask_figure_path", lambda parent, start: pytest.fail("asked")
+    )
+    widget.heatmap.value = widget.image.value
+    widget.export_figure.clicked()
+    assert "different heatmap" in notification_manager.records[-1].message
 
 
 def _brightness_at(viewer, screenshot, world_yx):
@@ -470,3 +498,128 @@ def test_small_results_blend_at_once_large_ones_in_a_worker(viewer, widget):
     widget.image.value, widget.heatmap.value = image, heat
     widget.call_button.clicked()
     assert widget.scheduler.worker is not None
+
+
+def test_a_huge_heatmap_over_a_small_image_never_blocks_the_ui(qtbot, viewer, widget):
+    """The work is the heatmap's size, not the result's: 8192^2 heat pixels
+    over 64^2 image pixels go to a worker, and the call returns at once."""
+    big = np.random.default_rng(4).random((8192, 8192), dtype=np.float32)
+    image = viewer.add_image(
+        rng.integers(0, 256, (64, 64, 3), dtype=np.uint8), name="tiny", rgb=True
+    )
+    heat = viewer.add_image(big, name="huge heat")
+    widget.preview.value = False
+    start = time.perf_counter()
+    widget.image.value, widget.heatmap.value = image, heat  # aligns it
+    picked = time.perf_counter() - start
+    start = time.perf_counter()
+    widget()
+    applied = time.perf_counter() - start
+    assert widget.scheduler.worker is not None
+    assert _results(viewer) == []  # not yet: it comes later
+    print(f"UI thread: picking {picked * 1e3:.1f} ms, Apply {applied * 1e3:.1f} ms")
+    assert picked < 0.1 and applied < 0.1
+    qtbot.waitUntil(lambda: len(_results(viewer)) == 1, timeout=60_000)
+    (result,) = _results(viewer)
+    expected = overlay(image.data, big, colormap=heat.colormap)
+    np.testing.assert_array_equal(result.data, expected)
+
+
+def test_with_preview_on_picking_a_huge_heatmap_does_not_block(qtbot, viewer, widget):
+    """The preview measures a large heatmap in a worker too."""
+    photo = viewer.layers["coffee"]
+    big = viewer.add_image(
+        np.random.default_rng(5).random((4000, 6000), dtype=np.float32),
+        name="fine heat",
+        scale=(0.1, 0.1),
+        translate=(-0.45, -0.45),
+    )
+    start = time.perf_counter()
+    widget.image.value, widget.heatmap.value = photo, big
+    elapsed = time.perf_counter() - start
+    assert "finer than the image" in widget.preview_status.value
+    assert elapsed < 0.1, elapsed
+    _wait_idle(qtbot, widget)
+
+
+EXIT_SCRIPT = """
+import numpy as np
+import napari
+from napari_heatoverlay.plugin.widget import HeatOverlayWidget
+
+viewer = napari.Viewer(show=False)
+rng = np.random.default_rng(0)
+image = viewer.add_image(
+    rng.integers(0, 256, (3000, 3000, 3), dtype=np.uint8), rgb=True, name="big"
+)
+heat = viewer.add_image(rng.normal(size=(30, 40, 40)), name="heat")
+widget = HeatOverlayWidget(viewer)
+viewer.window.add_dock_widget(widget)
+widget.preview.value = False
+widget.image.value, widget.heatmap.value = image, heat
+widget()
+assert widget.scheduler.worker is not None
+print("ends with a worker running")
+"""
+
+
+def test_a_script_that_ends_mid_apply_exits_cleanly(tmp_path):
+    """No "RuntimeError in aborted thread" (or a crash) when a script ends
+    without viewer.close() while a worker blends."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "ends_mid_apply.py"
+    script.write_text(EXIT_SCRIPT)
+    environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment,
+        cwd=tmp_path,
+    )
+    assert "ends with a worker running" in done.stdout
+    assert "aborted thread" not in done.stderr
+    assert "has been deleted" not in done.stderr
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_demo_shows_the_whole_photo_and_the_overlay(
+    qtbot, make_napari_viewer, tmp_path
+):
+    import imageio.v3 as iio
+
+    from napari_heatoverlay.cli.commands import show_demo
+    from napari_heatoverlay.engine.options import OverlayOptions
+
+    viewer = make_napari_viewer(show=True)
+    show_demo(viewer, OverlayOptions(mode="scaled", alpha=0.8))
+    qtbot.waitUntil(lambda: len(_results(viewer)) == 1)
+    qtbot.wait(100)
+    (result,) = _results(viewer)
+    assert result.visible
+    shot = viewer.screenshot(canvas_only=True)[..., :3]
+    iio.imwrite(tmp_path / "demo.png", shot)
+    height, width = shot.shape[:2]
+    # the photo's four corners are on the canvas (not cropped)
+    corners = [(0, 0), (0, 599), (399, 0), (399, 599)]
+    camera = viewer.scene.camera
+    centre, zoom = np.asarray(camera.center[-2:]), camera.zoom
+    on_screen = [
+        (np.asarray(corner) - centre) * zoom + (height / 2, width / 2)
+        for corner in corners
+    ]
+    for corner, (row, col) in zip(corners, on_screen, strict=True):
+        assert 0 <= row < height and 0 <= col < width, (corner, row, col)
+    # and what is drawn there is the overlay, not the plain photo (the
+    # heatmap layer under the result previews the same blend: hide both)
+    result.visible = viewer.layers["coffee heatmap"].visible = False
+    qtbot.wait(100)
+    plain = viewer.screenshot(canvas_only=True)[..., :3]
+    (top, left), (bottom, right) = on_screen[0], on_screen[-1]
+    photo = np.s_[int(top) + 1 : int(bottom), int(left) + 1 : int(right)]
+    changed = np.abs(shot[photo].astype(int) - plain[photo]).max(axis=-1) > 10
+    assert changed.mean() > 0.5  # scaled mode: the warm half of the photo

@@ -3,7 +3,8 @@
 Only scale and translate are followed (:func:`check_transform`).
 :func:`heatmap_window` finds the heatmap pixels that span the image's field
 of view and :func:`fit_field_of_view` cuts them out; :func:`result_transform`
-places the result; :func:`aligned_transform` moves a heatmap onto the image.
+places the result; :func:`aligned_transform` moves a heatmap onto the image
+(along depth too for a volume pair, see :mod:`~napari_heatoverlay.plugin.volume`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from napari_heatoverlay.plugin.volume import is_volume_pair, spatial_shape
 
 if TYPE_CHECKING:
     import napari.layers
@@ -194,7 +197,9 @@ def aligned_transform(
     For a factor ``s = image size / heatmap size`` per axis, the heatmap gets
     ``scale = image_scale * s`` and ``translate = image_translate +
     image_scale * (s - 1) / 2``, which puts the centres of its pixels on the
-    centres of the image blocks they summarise. Leading axes are untouched.
+    centres of the image blocks they summarise. The last two axes are
+    aligned, and depth too for a volume pair (:func:`is_volume_pair`); other
+    leading axes are untouched.
 
     Examples
     --------
@@ -204,19 +209,17 @@ def aligned_transform(
     >>> heat = Image(np.zeros((4, 6)))
     >>> aligned_transform(image, heat)
     (array([20., 20.]), array([9., 9.]))
+    >>> volume, coarse = Image(np.zeros((32, 40, 60))), Image(np.zeros((4, 4, 6)))
+    >>> aligned_transform(volume, coarse)[0]
+    array([ 8., 10., 10.])
     """
-    image_data = image_layer.data[0] if image_layer.multiscale else image_layer.data
-    heat_data = (
-        heatmap_layer.data[0] if heatmap_layer.multiscale else heatmap_layer.data
-    )
-    image_size = np.asarray(
-        image_data.shape[-3:-1] if image_layer.rgb else image_data.shape[-2:], float
-    )
-    factor = image_size / np.asarray(heat_data.shape[-2:], float)
-    image_scale = np.asarray(image_layer.scale[-2:], float)
-    image_translate = np.asarray(image_layer.translate[-2:], float)
+    axes = 3 if is_volume_pair(image_layer, heatmap_layer) else 2
+    image_size = np.asarray(spatial_shape(image_layer)[-axes:], float)
+    factor = image_size / np.asarray(spatial_shape(heatmap_layer)[-axes:], float)
+    image_scale = np.asarray(image_layer.scale[-axes:], float)
+    image_translate = np.asarray(image_layer.translate[-axes:], float)
     scale = np.array(heatmap_layer.scale, float)
     translate = np.array(heatmap_layer.translate, float)
-    scale[-2:] = image_scale * factor
-    translate[-2:] = image_translate + image_scale * (factor - 1) / 2
+    scale[-axes:] = image_scale * factor
+    translate[-axes:] = image_translate + image_scale * (factor - 1) / 2
     return scale, translate

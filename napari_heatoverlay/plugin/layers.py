@@ -55,7 +55,8 @@ def find_overlay_layer(
 def show_overlay(
     viewer: napari.viewer.Viewer, plan: OverlayPlan, data: Any
 ) -> napari.layers.Image:
-    """Add the result as an RGB layer, or update the existing one in place.
+    """Add the result as an RGB layer, or update the existing one in place
+    (and show it).
 
     Parameters
     ----------
@@ -94,6 +95,8 @@ def show_overlay(
             metadata=metadata,
         )
     layer.data = data
+    if not layer.visible:  # hidden while the preview showed newer settings
+        layer.visible = True
     # each transform assignment refreshes the layer: skip unchanged ones
     if not np.allclose(layer.scale, plan.scale):
         layer.scale = plan.scale
@@ -101,6 +104,21 @@ def show_overlay(
         layer.translate = plan.translate
     layer.metadata = {**layer.metadata, **metadata}
     return layer
+
+
+def hide_stale_result(viewer: napari.viewer.Viewer, plan: OverlayPlan) -> None:
+    """Hide the result layer of `plan`'s pair: it shows older settings.
+
+    The preview draws the new settings on the heatmap layer underneath; the
+    next :func:`show_overlay` (Apply) shows the result layer again.
+    """
+    result = find_overlay_layer(viewer.layers, plan.sources)
+    if result is not None and result.visible:
+        result.visible = False
+        viewer.status = (
+            f"Heat overlay: {result.name!r} is hidden while napari previews the "
+            "new settings; Apply bakes and shows it"
+        )
 
 
 def add_overlay(

@@ -1,9 +1,14 @@
-"""The Layers > Visualize menu commands, on the two selected layers."""
+"""The Layers > Visualize menu commands, on the two selected layers.
+
+Every error ends in a napari notification that says what to change; nothing
+is added or moved then.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from napari_heatoverlay.plugin.align import announce, auto_align, mark_aligned
 from napari_heatoverlay.plugin.geometry import aligned_transform
 from napari_heatoverlay.plugin.layers import add_overlay
 from napari_heatoverlay.plugin.plan import order_pair
@@ -16,7 +21,10 @@ if TYPE_CHECKING:
 def overlay_selected(viewer: napari.viewer.Viewer) -> None:
     """Menu command: overlay the selected heatmap layer on the selected image.
 
-    Errors become notifications; nothing is added then.
+    A heatmap that does not cover the image, and that the user did not place,
+    is aligned too (:func:`~napari_heatoverlay.plugin.align.auto_align`);
+    the notification saying so offers to undo it. Errors become
+    notifications; nothing is added then.
 
     Examples
     --------
@@ -30,27 +38,42 @@ def overlay_selected(viewer: napari.viewer.Viewer) -> None:
         return
     try:
         add_overlay(viewer, *pair)
+        # after the result, so that a failure moves nothing; aligning does not
+        # change the result (an identity heatmap is stretched over the image)
+        step = auto_align(*pair)
     except (TypeError, ValueError) as error:
         show_error(f"Heat overlay: {error}")
+        return
+    if step is not None:
+        announce(viewer, step, step.undo)
 
 
 def align_selected(viewer: napari.viewer.Viewer) -> None:
     """Menu command: scale the selected heatmap so napari draws it on the image.
 
-    See :func:`~napari_heatoverlay.plugin.geometry.aligned_transform`.
+    See :func:`~napari_heatoverlay.plugin.geometry.aligned_transform`. The
+    transform is recorded as the plugin's, so that the widget may align the
+    layer again to another image.
 
     Examples
     --------
     >>> viewer.layers.selection = {image, heatmap}  # doctest: +SKIP
     >>> align_selected(viewer)  # doctest: +SKIP
     """
+    from napari.utils.notifications import show_error
+
     pair = selected_pair(viewer)
     if pair is None:
         return
     image_layer, heatmap_layer = pair
-    scale, translate = aligned_transform(image_layer, heatmap_layer)
-    heatmap_layer.scale = scale
-    heatmap_layer.translate = translate
+    try:
+        scale, translate = aligned_transform(image_layer, heatmap_layer)
+        heatmap_layer.scale = scale
+        heatmap_layer.translate = translate
+    except (TypeError, ValueError) as error:
+        show_error(f"Heat overlay: {error}")
+        return
+    mark_aligned(heatmap_layer)
 
 
 def selected_pair(

@@ -3,6 +3,11 @@
 :func:`plan_overlay` is cheap and runs on the UI thread; the plan holds
 arrays and plain values, never layers, so :meth:`OverlayPlan.compute` may run
 in a worker thread. :func:`order_pair` tells which of two layers is the image.
+
+A (Z, Y, X) volume with a coarser (z, h, w) heatmap is baked slice by slice
+in 2-D: each image slice takes the heat slice covering it, nearest along
+depth (:func:`~napari_heatoverlay.plugin.volume.depth_index`); the engine
+resamples only the last two axes.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from napari_heatoverlay.plugin.geometry import (
     heatmap_window,
     result_transform,
 )
+from napari_heatoverlay.plugin.style import own_colormap
+from napari_heatoverlay.plugin.volume import depth_index, is_volume_pair, pick_depth
 
 if TYPE_CHECKING:
     import napari.layers
@@ -56,6 +63,9 @@ class OverlayPlan:
         Whether the result is a dask array (over budget or dask input).
     multiscale : bool
         Whether the image, hence the result, is a pyramid.
+    depth : tuple of int or None
+        For a volume pair, the heat slice each image slice takes (``-1``:
+        none, no heat); None otherwise.
     """
 
     image: Any
@@ -69,6 +79,7 @@ class OverlayPlan:
     translate: tuple[float, ...]
     lazy: bool
     multiscale: bool
+    depth: tuple[int, ...] | None = None
 
     @property
     def lead(self) -> tuple[int, ...]:
@@ -81,8 +92,12 @@ class OverlayPlan:
         return f"{self.sources['heatmap']['name']} over {self.sources['image']['name']}"
 
     def fitted_heatmap(self) -> Any:
-        """The heatmap cropped or NaN-padded to the image's field of view."""
-        return fit_field_of_view(self.heatmap, self.rows, self.cols)
+        """The heatmap cropped or NaN-padded to the image's field of view
+        (and, for a volume pair, its slices picked for the image's)."""
+        heatmap = self.heatmap
+        if self.depth is not None:
+            heatmap = pick_depth(heatmap, np.asarray(self.depth))
+        return fit_field_of_view(heatmap, self.rows, self.cols)
 
     def compute(self) -> Any:
         """Blend; a NumPy array, a dask array, or a list of either (multiscale)."""
@@ -123,7 +138,9 @@ def plan_overlay(
 
     The options are validated here, once. Unless given, ``colormap`` is the
     heatmap layer's and ``image_range`` the image layer's contrast limits
-    (none for RGB uint8); ``rgb`` is always the image layer's.
+    (none for RGB uint8); ``rgb`` is always the image layer's. A volume
+    pair (:func:`~napari_heatoverlay.plugin.volume.is_volume_pair`) gets a
+    :attr:`OverlayPlan.depth`.
 
     Parameters
     ----------
@@ -179,7 +196,12 @@ def plan_overlay(
     rgb = options.rgb
     spatial = levels[0].shape[-3:-1] if rgb else levels[0].shape[-2:]
     image_lead = levels[0].shape[: len(levels[0].shape) - 2 - rgb]
-    lead = _inputs.leading_shape(image_lead, heatmap.shape[:-2])
+    heat_lead = heatmap.shape[:-2]
+    depth = None
+    if is_volume_pair(image_layer, heatmap_layer):
+        depth = tuple(int(i) for i in depth_index(image_layer, heatmap_layer))
+        heat_lead = (*heat_lead[:-1], len(depth))
+    lead = _inputs.leading_shape(image_lead, heat_lead)
     rows, cols = heatmap_window(image_layer, heatmap_layer, spatial, heatmap.shape[-2:])
     shape = (*lead, *spatial, 3)
     nbytes = math.prod(shape) * (4 / 3 if image_layer.multiscale else 1)
@@ -202,6 +224,7 @@ def plan_overlay(
         translate=translate,
         lazy=lazy,
         multiscale=bool(image_layer.multiscale),
+        depth=depth,
     )
 
 
@@ -211,10 +234,14 @@ def _layer_options(
     finest_image: Any,
     overlay_kwargs: dict[str, Any],
 ) -> OverlayOptions:
-    """`overlay_kwargs`, with what the layers show filling the gaps, validated."""
+    """`overlay_kwargs`, with what the layers show filling the gaps, validated.
+
+    The colormap is the heatmap layer's own one, also while the preview
+    restyles the layer.
+    """
     rgb = bool(image_layer.rgb)
     resolved = {**overlay_kwargs, "rgb": rgb}
-    resolved.setdefault("colormap", heatmap_layer.colormap)
+    resolved.setdefault("colormap", own_colormap(heatmap_layer))
     if "image_range" not in overlay_kwargs:
         is_rgb_uint8 = rgb and finest_image.dtype == np.uint8
         resolved["image_range"] = (

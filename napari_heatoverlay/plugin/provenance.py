@@ -82,7 +82,9 @@ def snippet(plan: OverlayPlan) -> str:
         (max(start, 0), min(stop, size))
         for (start, stop), size in ((plan.rows, height), (plan.cols, width))
     )
-    steps = []
+    steps = depth_steps(plan.depth)
+    if steps:
+        imports = ["import numpy as np", *imports]
     if (r0, r1, c0, c1) != (0, height, 0, width):
         steps.append(f"heatmap = heatmap[..., {r0}:{r1}, {c0}:{c1}]")
     pad = nan_padding(plan.rows, plan.cols, (height, width))
@@ -110,6 +112,30 @@ def snippet(plan: OverlayPlan) -> str:
         f"result = overlay(\n    image,\n    heatmap,\n{arguments})",
     ]
     return "\n".join(lines) + "\n"
+
+
+def depth_steps(depth: tuple[int, ...] | None) -> list[str]:
+    """Code that picks a volume heatmap's slices for the image's (none if None).
+
+    Examples
+    --------
+    >>> depth_steps((0, 0, 1))
+    ['depth = [0, 0, 1]', 'heatmap = np.asarray(heatmap)[..., depth, :, :]']
+    >>> depth_steps((-1, 0))[1]
+    'blank = np.full((*heatmap.shape[:-3], 1, *heatmap.shape[-2:]), np.nan)'
+    """
+    if depth is None:
+        return []
+    steps = [f"depth = {list(depth)}"]
+    if min(depth) >= 0:
+        return [*steps, "heatmap = np.asarray(heatmap)[..., depth, :, :]"]
+    return [
+        *steps,
+        "blank = np.full((*heatmap.shape[:-3], 1, *heatmap.shape[-2:]), np.nan)",
+        "heatmap = np.concatenate(",
+        "    [np.asarray(heatmap, dtype=np.float32), blank.astype(np.float32)], axis=-3",
+        ")[..., depth, :, :]",
+    ]
 
 
 def colormap_name(colormap: Any) -> str:

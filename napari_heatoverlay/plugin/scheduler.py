@@ -6,30 +6,59 @@ mode) and shows their results: a newer request wins, at most one worker
 runs, and of a stack the slice the viewer shows is computed first. A
 generation number orders the requests: a result is shown only if no newer
 one has been shown, and only while its source layers are in the viewer.
+
+Whether a request is blended on the UI thread or in a worker depends on its
+work (:func:`~napari_heatoverlay.plugin.workload.estimate_ms`: heat pixels
+plus output pixels), so that the UI
+thread never blocks for long: a huge heatmap over a small image costs the
+heatmap's size. At interpreter exit the workers are stopped and waited for
+(:func:`finish_workers`), so that a script that ends without closing the
+viewer does not tear Qt down under a running worker.
 """
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
+import sys
+import weakref
 from collections.abc import Generator
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from napari.qt.threading import GeneratorWorker, create_worker
+from napari.qt.threading import GeneratorWorker, WorkerBase, create_worker
 from napari.utils.notifications import show_error
 
 from napari_heatoverlay.plugin.layers import find_overlay_layer, show_overlay
 from napari_heatoverlay.plugin.plan import OverlayPlan
+from napari_heatoverlay.plugin.workload import QUICK_MS, estimate_ms
 
 if TYPE_CHECKING:
     import napari.layers
     import napari.viewer
 
-#: Results up to this many bytes are blended on the UI thread (a 2048 x 2048
-#: RGB overlay takes about 10 ms, less than starting a worker and its progress
-#: bar); larger ones in a worker, so the viewer never freezes.
-QUICK_BYTES = 16 * 2**20
+#: How long, at interpreter exit, to wait for workers to stop.
+EXIT_WAIT_MS = 30_000
+_schedulers: weakref.WeakSet[OverlayScheduler] = weakref.WeakSet()
+
+
+def finish_workers() -> None:
+    """Close every scheduler and wait for the workers to stop (at exit).
+
+    Python tears Qt objects down at exit; a worker still running then dies
+    with "RuntimeError in aborted thread" or worse. Registered with
+    :mod:`atexit`, after Qt's own clean-up, so it runs before it.
+    """
+    for scheduler in list(_schedulers):
+        scheduler.close()
+    try:
+        WorkerBase.await_workers(msecs=EXIT_WAIT_MS)
+    except RuntimeError as error:  # a blend that outlasted the wait
+        print(f"Heat overlay: {error}", file=sys.stderr)
+
+
+atexit.register(finish_workers)
 
 
 @dataclasses.dataclass
@@ -54,9 +83,10 @@ class OverlayScheduler:
     viewer : napari.viewer.Viewer
         The viewer whose dims point orders the slices and where results are
         shown (added, or updated in place).
-    quick_bytes : int
-        Results up to this size (and neither lazy nor multiscale) are blended
-        on the UI thread.
+    quick_ms : float
+        Requests estimated (:func:`~napari_heatoverlay.plugin.workload.estimate_ms`) at up to this many
+        milliseconds, and neither lazy nor multiscale, are blended on the UI
+        thread.
 
     Examples
     --------
@@ -67,10 +97,10 @@ class OverlayScheduler:
     """
 
     def __init__(
-        self, viewer: napari.viewer.Viewer, *, quick_bytes: int = QUICK_BYTES
+        self, viewer: napari.viewer.Viewer, *, quick_ms: float = QUICK_MS
     ) -> None:
         self._viewer = viewer
-        self._quick_bytes = quick_bytes
+        self._quick_ms = quick_ms
         self._requested = 0  # generation of the latest request
         self._shown = 0  # generation on screen
         self._cancelled = 0  # results up to this generation are dropped
@@ -83,6 +113,7 @@ class OverlayScheduler:
         self._closed = False
         viewer.dims.events.current_step.connect(self._on_step)
         viewer.layers.events.removed.connect(self._on_layer_removed)
+        _schedulers.add(self)
 
     @property
     def worker(self) -> GeneratorWorker | None:
@@ -149,10 +180,9 @@ class OverlayScheduler:
         self._viewer.layers.events.removed.disconnect(self._on_layer_removed)
 
     def _is_quick(self, plan: OverlayPlan) -> bool:
-        """Whether `plan` is small enough to blend on the UI thread."""
-        return (
-            not (plan.lazy or plan.multiscale)
-            and np.prod(plan.shape) <= self._quick_bytes
+        """Whether `plan` is little enough work to blend on the UI thread."""
+        return not (plan.lazy or plan.multiscale) and estimate_ms(plan) <= (
+            self._quick_ms
         )
 
     def _compute_here(self, plan: OverlayPlan, generation: int) -> None:

@@ -1,47 +1,64 @@
-"""The "Heat overlay" dock widget: pick two layers, tune, apply or go live.
+"""The "Heat overlay" dock widget: pick two layers, tune, preview, apply.
 
 The option controls come from the engine's option table (see
 :mod:`~napari_heatoverlay.plugin.controls`): an option with a ``widget``
-dict gets a control without a change here. The widget builds the controls,
-turns their values into a plan and hands it to its
-:class:`~napari_heatoverlay.plugin.scheduler.OverlayScheduler`, which runs
-it off the UI thread.
+dict gets a control without a change here. While the widget is open:
+
+- a heatmap that does not cover the chosen image is aligned to it, once,
+  undoably (:mod:`~napari_heatoverlay.plugin.align`);
+- with ``preview`` on, napari itself draws the blend by restyling the
+  heatmap layer (:mod:`~napari_heatoverlay.plugin.preview`), or, where it
+  cannot, the result is baked on every change;
+- Apply bakes the exact result layer through the widget's
+  :class:`~napari_heatoverlay.plugin.scheduler.OverlayScheduler`, off the UI
+  thread when it is much work.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import napari.viewer
-import numpy as np
-from magicgui.widgets import FileEdit, FunctionGui, PushButton
-from napari.layers import Image, Layer
-from napari.utils.notifications import show_info
+from magicgui.widgets import FunctionGui, Label, PushButton
+from napari.layers import Image
+from napari.utils.notifications import show_info, show_warning
 
-import napari_heatoverlay.engine.inputs as _inputs
+from napari_heatoverlay.plugin.align import AlignStep, announce, auto_align
 from napari_heatoverlay.plugin.controls import (
     CONTROL_BY_NAME,
     CONTROLS,
     control_values,
     overlay_kwargs,
 )
-from napari_heatoverlay.plugin.plan import OverlayPlan, order_pair, plan_overlay
+from napari_heatoverlay.plugin.export import ask_figure_path, save_figure
+from napari_heatoverlay.plugin.layers import hide_stale_result
+from napari_heatoverlay.plugin.pickers import (
+    distinct,
+    layer_choices,
+    pick_for_new_layer,
+)
+from napari_heatoverlay.plugin.plan import OverlayPlan, plan_overlay
+from napari_heatoverlay.plugin.preview import MEASURING, HeatPreview, preview_message
 from napari_heatoverlay.plugin.scheduler import OverlayScheduler
+from napari_heatoverlay.plugin.settings import dump_settings, load_settings
+from napari_heatoverlay.plugin.view import WholeView
+from napari_heatoverlay.plugin.widget_signature import controls_function
 
-_FIGURE_MAX_SIDE = 4096
+_PICKERS = ("image", "heatmap")
 
 
 class HeatOverlayWidget(FunctionGui):
     """Dock widget laying a heatmap layer over an image layer.
 
-    Apply adds (or updates in place) a result layer, as
+    Apply adds (or updates in place, and shows) a result layer, as
     :func:`~napari_heatoverlay.add_overlay`; with ``live`` on, every change
-    of a control updates it. The blending runs off the UI thread, the slice
-    the viewer shows first. Controls persist between sessions.
+    of a control updates it. With ``preview`` on (the default) napari draws
+    the blend on the heatmap layer as the controls change, without
+    computing pixels, and hides a result layer the change made stale; what
+    napari cannot draw is baked on every change instead, and the label
+    under the controls says why. Controls persist between sessions.
 
     Parameters
     ----------
@@ -51,7 +68,11 @@ class HeatOverlayWidget(FunctionGui):
     Attributes
     ----------
     scheduler : OverlayScheduler
-        Runs the requests of this widget in `viewer`.
+        Runs the bakes of this widget in `viewer`.
+    heat_preview : HeatPreview
+        Restyles the heatmap layer while ``preview`` is on.
+    last_alignment : AlignStep or None
+        The alignment Undo align would undo.
 
     Examples
     --------
@@ -66,56 +87,72 @@ class HeatOverlayWidget(FunctionGui):
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         self._viewer = viewer
         self.scheduler = OverlayScheduler(viewer)
+        self.heat_preview = HeatPreview(viewer, on_settled=self._on_preview_settled)
+        self.last_alignment: AlignStep | None = None
+        self._figure_path: Path | None = None
+        # docking narrows the canvas: a whole-scene view stays whole
+        self._whole_view = WholeView(viewer)
         super().__init__(
-            _controls_function(self._request),
+            controls_function(self._request, _PICKERS, CONTROLS),
             call_button="Apply",
             persist=True,
             param_options={
                 # an explicit widget_type makes magicgui keep these choices
                 # rather than napari's (which list every layer)
-                "image": {
-                    "widget_type": "ComboBox",
-                    "choices": partial(_layer_choices, viewer, "image"),
-                },
-                "heatmap": {
-                    "widget_type": "ComboBox",
-                    "choices": partial(_layer_choices, viewer, "heatmap"),
+                **{
+                    role: {
+                        "widget_type": "ComboBox",
+                        "choices": partial(layer_choices, viewer, role),
+                    }
+                    for role in _PICKERS
                 },
                 **{control.name: control.magicgui_options for control in CONTROLS},
-                "live": {"tooltip": "Update the result on every change"},
+                "preview": {
+                    "tooltip": "Let napari draw the blend on the heatmap layer as "
+                    "you change the controls (no pixels computed); Apply bakes"
+                },
+                "live": {"tooltip": "Bake the result on every change"},
             },
         )
         self.extend(
             [
-                FileEdit(
-                    name="export_path",
-                    label="figure file",
-                    mode="w",
-                    filter="*.png *.pdf *.svg",
-                    tooltip="Where Export figure saves image | heatmap | overlay",
-                    gui_only=True,
-                ),
+                Label(name="preview_status", value="", gui_only=True),
+                PushButton(name="undo_align", text="Undo align", gui_only=True),
                 PushButton(name="export_figure", text="Export figure…", gui_only=True),
             ]
         )
+        # a long reason wraps instead of widening the dock (and narrowing the
+        # canvas); QLabel.setWordWrap, as magicgui's Label has no option
+        self.preview_status.native.setWordWrap(True)
+        self.undo_align.enabled = False
+        self.undo_align.changed.connect(self.undo_last_alignment)
         self.export_figure.changed.connect(self._export_figure)
-        for name in ("image", "heatmap", *CONTROL_BY_NAME, "live"):
-            self[name].changed.connect(self._on_control_changed)
-        self.native.destroyed.connect(self.scheduler.close)
+        for name in _PICKERS:
+            self[name].changed.connect(self._on_pair_changed)
+        for name in CONTROL_BY_NAME:
+            self[name].changed.connect(partial(self._refresh, option_changed=True))
+        self.preview.changed.connect(self._on_preview_toggled)
+        self.live.changed.connect(self._refresh)
+        viewer.layers.events.inserted.connect(self._on_layer_inserted)
+        self.native.destroyed.connect(self._close)
+        self.native_parent_changed.connect(self._on_parent_changed)
+        self._undocked = False
+        self._on_pair_changed(bake=False)
 
     def apply_options(self, **options: Any) -> None:
         """Set the option controls to ``overlay()`` option values.
 
-        Values are validated first; on an error no control changes. In live
-        mode the result follows.
+        Values are validated first; on an error no control changes. The
+        preview (or, in live mode, the result) follows.
 
         Parameters
         ----------
         **options
             ``overlay()`` options that have a control (``mode``, ``alpha``,
-            ``colormap`` by name or ``"layer"``, ``norm``, ``percentiles``,
-            ``threshold``, ``interpolation``); ``threshold=None`` sets 0.
-            Options without a control are accepted at their default, so
+            ``colormap`` by name or ``"layer"``, ``norm``, ``sign``,
+            ``outlier_perc``, ``gamma``, ``percentiles``, ``threshold``,
+            ``interpolation``); ``threshold=None`` sets 0. Options without a
+            control are accepted at their default, so
             ``**overlay_options.as_kwargs()`` works too.
 
         Raises
@@ -138,7 +175,7 @@ class HeatOverlayWidget(FunctionGui):
             self[name].value = value
 
     def reset_to_defaults(self) -> None:
-        """Set every option control to its default, and ``live`` off.
+        """Set every option control to its default, ``preview`` on, ``live`` off.
 
         Unlike a new widget, which restores the controls of the last session,
         this gives the documented defaults (the ``overlay()`` defaults, with
@@ -151,16 +188,56 @@ class HeatOverlayWidget(FunctionGui):
         (0.5, 'layer')
         """
         self.live.value = False
+        self.preview.value = True
         for control in CONTROLS:
             self[control.name].value = control.default
+
+    def undo_last_alignment(self) -> None:
+        """Put the heatmap the widget aligned last back where it was.
+
+        Scale and translate return together, in one step; the layer is not
+        aligned by itself again.
+        """
+        step, self.last_alignment = self.last_alignment, None
+        self.undo_align.enabled = False
+        if step is None:
+            return
+        if step.undo():
+            show_info(f"Heat overlay: {step.layer.name!r} is back where it was")
+        else:
+            show_warning(
+                f"Heat overlay: {step.layer.name!r} was moved after it was aligned; "
+                "nothing was undone"
+            )
+        self._refresh()
+
+    def _dump(self, path: str | Path | None = None) -> None:
+        """Save the option controls (magicgui calls it on every change)."""
+        dump_settings(self, Path(path or self._dump_path), _persisted())
+
+    def _load(self, path: str | Path | None = None, quiet: bool = False) -> None:
+        """Restore the option controls of the last session (magicgui calls it)."""
+        load_settings(self, Path(path or self._dump_path), _persisted())
+
+    def _plan(self) -> OverlayPlan | None:
+        """The plan of the pickers and controls; None (reported) if none."""
+        image, heatmap = self.image.value, self.heatmap.value
+        if not distinct(image, heatmap):
+            return None
+        values = {name: self[name].value for name in CONTROL_BY_NAME}
+        try:
+            return plan_overlay(image, heatmap, **overlay_kwargs(values))
+        except (TypeError, ValueError) as error:
+            self.scheduler.report(error)
+            return None
 
     def _request(
         self, image: Image | None, heatmap: Image | None, **values: Any
     ) -> None:
-        """Plan an overlay from the controls' values and submit it."""
+        """Plan an overlay from the controls' values and submit it (Apply)."""
         if self.scheduler.closed:
             return
-        if not _distinct(image, heatmap):
+        if not distinct(image, heatmap):
             show_info(
                 "Heat overlay: choose an image layer and a different heatmap layer"
             )
@@ -172,117 +249,130 @@ class HeatOverlayWidget(FunctionGui):
             return
         self.scheduler.submit(plan)
 
-    def _export_figure(self) -> None:
-        """Save the current pair as a publication figure (``figure()``)."""
-        from napari_heatoverlay.figures import figure
-
-        path = self.export_path.value
+    def _on_pair_changed(self, *, bake: bool = True) -> None:
+        """Align a newly chosen pair if it needs it, then preview it."""
         image, heatmap = self.image.value, self.heatmap.value
-        if path is None or Path(path).is_dir() or not _distinct(image, heatmap):
+        if distinct(image, heatmap) and not self._undocked:
+            try:
+                step = auto_align(image, heatmap)
+            except (TypeError, ValueError) as error:
+                self.scheduler.report(error)
+                step = None
+            if step is not None:
+                self.last_alignment = step
+                self.undo_align.enabled = True
+                announce(self._viewer, step, self.undo_last_alignment)
+        self._refresh(bake=bake)
+
+    def _on_layer_inserted(self, event: Any) -> None:
+        """Pick a newly added heatmap (or image) layer."""
+        if self._undocked:
+            return
+        self.reset_choices()
+        image, heatmap = pick_for_new_layer(
+            self._viewer, event.value, self.image.value, self.heatmap.value
+        )
+        changed = False
+        for name, layer in zip(_PICKERS, (image, heatmap), strict=True):
+            if layer is not None and self[name].value is not layer:
+                with self[name].changed.blocked():
+                    self[name].value = layer
+                changed = True
+        if changed:  # not for a result layer, say
+            self._on_pair_changed()
+
+    def _on_preview_toggled(self) -> None:
+        if not self.preview.value:
+            self.heat_preview.restore()
+        self._refresh()
+
+    def _refresh(self, *, option_changed: bool = False, bake: bool = True) -> None:
+        """Follow a change: preview it, and bake if live or napari cannot draw it.
+
+        `option_changed` says an option control changed (which makes a shown
+        result stale); `bake` False only previews (when the widget opens).
+        """
+        if self.scheduler.closed:
+            return
+        if self._undocked:
+            self.heat_preview.restore()
+            return
+        if not self.preview.value:
+            self.heat_preview.restore()
+            self.preview_status.value = "off"
+            if (
+                bake
+                and self.live.value
+                and distinct(self.image.value, self.heatmap.value)
+            ):
+                self()
+            return
+        plan = self._plan()
+        if plan is None:
+            self.heat_preview.restore()
+            self.preview_status.value = "choose an image and another heatmap"
+            return
+        try:
+            problem = self.heat_preview.show(plan, self.image.value, self.heatmap.value)
+        except (TypeError, ValueError) as error:
+            self.heat_preview.restore()
+            self.scheduler.report(error)
+            return
+        self._say_preview(problem)
+        if not problem and option_changed and not self.live.value:
+            hide_stale_result(self._viewer, plan)
+        if bake and (self.live.value or problem not in ("", MEASURING)):
+            self()
+
+    def _on_preview_settled(self, problem: str) -> None:
+        """A large heatmap was measured: follow the preview's answer."""
+        if not self.preview.value or self.scheduler.closed:
+            return
+        self._say_preview(problem)
+        if problem and not self.live.value:
+            self()
+
+    def _say_preview(self, problem: str) -> None:
+        text = preview_message(problem, self.heat_preview.layer)
+        if self.preview_status.value != text:  # a label repaints when set
+            self.preview_status.value = text
+            self.preview_status.tooltip = text
+
+    def _export_figure(self) -> None:
+        """Ask for a file, then save the current pair as a figure (``figure()``)."""
+        if not distinct(self.image.value, self.heatmap.value):
             show_info(
-                "Heat overlay: choose an image, a different heatmap and a figure "
-                "file (.png, .pdf or .svg) first"
+                "Heat overlay: choose an image and a different heatmap layer, "
+                "then Export figure…"
             )
             return
-        values = {name: self[name].value for name in CONTROL_BY_NAME}
+        plan = self._plan()  # an error is reported
+        if plan is None:
+            return
+        path = ask_figure_path(self.native, self._figure_path)
+        if path is None:
+            return
         try:
-            plan = plan_overlay(image, heatmap, **overlay_kwargs(values))
-            image, heatmap, index = _figure_inputs(plan, self._viewer.dims.point)
-            label = plan.sources["heatmap"]["name"]
-            options = plan.options.as_kwargs()
-            figure(image, heatmap, index=index, label=label, **options).savefig(path)
+            save_figure(plan, self._viewer.dims.point, path)
         except (OSError, TypeError, ValueError) as error:
             self.scheduler.report(error)
             return
+        self._figure_path = path.parent
         show_info(f"Heat overlay: figure saved to {path}")
 
-    def _on_control_changed(self) -> None:
-        if self.live.value and _distinct(self.image.value, self.heatmap.value):
-            self()
+    def _on_parent_changed(self, parent: Any) -> None:
+        """Closing the dock unparents the widget (napari keeps it): stop
+        aligning and previewing then, and start again if it is docked again."""
+        self._undocked = parent is None
+        self._refresh(bake=False)
+
+    def _close(self) -> None:
+        self._whole_view.close()
+        self.heat_preview.close()
+        self.scheduler.close()
+        self._viewer.layers.events.inserted.disconnect(self._on_layer_inserted)
 
 
-def _controls_function(request: Callable[..., None]) -> Callable[..., None]:
-    """The function magicgui builds the controls from, calling `request`.
-
-    Its signature is made here: the two layer pickers, then keyword-only
-    one parameter per option control, and ``live``.
-    """
-
-    def apply(image: Image | None, heatmap: Image | None, **values: Any) -> None:
-        # live is read by the widget's change handler, not by the request
-        values.pop("live")
-        request(image, heatmap, **values)
-
-    positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    apply.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [
-            inspect.Parameter("image", positional, annotation=Image),
-            inspect.Parameter("heatmap", positional, annotation=Image),
-            *(control.parameter for control in CONTROLS),
-            inspect.Parameter("live", keyword, default=False, annotation=bool),
-        ]
-    )
-    # magicgui names the settings file after it: keep the one users have
-    apply.__qualname__ = "HeatOverlayWidget._apply"
-    return apply
-
-
-def _figure_inputs(
-    plan: OverlayPlan, world_point: tuple[float, ...]
-) -> tuple[np.ndarray, np.ndarray, tuple[int, ...] | None]:
-    """The 2-D image, the fitted heatmap and its index for the shown slice.
-
-    Of a pyramid, the finest level at most 4096 pixels on a side is drawn.
-    """
-    spatial_ndim = 3 if plan.options.rgb else 2
-    levels = plan.image if plan.multiscale else [plan.image]
-    fitting = [
-        level
-        for level in levels
-        if max(level.shape[-spatial_ndim:][:2]) <= _FIGURE_MAX_SIDE
-    ]
-    image = (fitting or levels[-1:])[0]
-    index = plan.index_at(world_point)
-    image_lead = image.shape[: image.ndim - spatial_ndim]
-    image = np.asarray(image[_inputs.source_index(index, image_lead)])
-    heatmap = np.asarray(plan.fitted_heatmap())
-    return image, heatmap, _inputs.source_index(index, heatmap.shape[:-2]) or None
-
-
-def _distinct(image: Layer | None, heatmap: Layer | None) -> bool:
-    """Whether two layers are chosen and differ (pickers hold proxies: no ``is``)."""
-    return (
-        image is not None
-        and heatmap is not None
-        and image.unique_id != heatmap.unique_id
-    )
-
-
-def _layer_choices(
-    viewer: napari.viewer.Viewer, role: str, _widget: Any
-) -> list[tuple[str, Layer]]:
-    """Image layers for a picker, likeliest first; never a result layer."""
-    layers = [
-        layer
-        for layer in viewer.layers
-        if isinstance(layer, Image)
-        and layer.metadata.get("heatoverlay", {}).get("role") != "overlay"
-    ]
-    ranked = sorted(
-        layers,
-        key=lambda layer: _likelihood(layer, layers, role),
-        reverse=True,
-    )
-    return [(layer.name, layer) for layer in ranked]
-
-
-def _likelihood(layer: Layer, layers: list[Layer], role: str) -> int:
-    """How many other layers `layer` beats as the `role` of a pair."""
-    wins = 0
-    for other in layers:
-        if other is layer:
-            continue
-        image, _ = order_pair(other, layer)
-        wins += (image is layer) == (role == "image")
-    return wins
+def _persisted() -> tuple[str, ...]:
+    """The controls kept between sessions: all but the layer pickers."""
+    return (*CONTROL_BY_NAME, "preview", "live")

@@ -1,0 +1,98 @@
+"""Export figure…: ask where, then save image | heatmap | overlay as a figure.
+
+:func:`ask_figure_path` shows magicgui's save dialog (no Qt import here);
+tests replace that one function. :func:`save_figure` draws the slice the
+viewer shows with :func:`~napari_heatoverlay.figure`, from the same plan
+(hence the same options and pixels) as the bake.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import napari_heatoverlay.engine.inputs as _inputs
+from napari_heatoverlay.plugin.plan import OverlayPlan
+
+#: Of a pyramid, the finest level at most this many pixels on a side is drawn.
+FIGURE_MAX_SIDE = 4096
+#: The file types offered, as a dialog filter.
+FIGURE_FILTER = "Figures (*.png *.pdf *.svg)"
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def ask_figure_path(parent: Any = None, start: Path | None = None) -> Path | None:
+    """Ask for the figure's file with a save dialog; None if cancelled.
+
+    A name without a figure suffix gets ``.png``.
+
+    Parameters
+    ----------
+    parent : QWidget, optional
+        The widget the dialog belongs to.
+    start : Path, optional
+        Where the dialog starts.
+    """
+    from magicgui.widgets import show_file_dialog
+
+    chosen = show_file_dialog(
+        mode="w",
+        caption="Export figure",
+        start_path=str(start or Path.home()),
+        filter=FIGURE_FILTER,
+        parent=parent,
+    )
+    if not chosen:
+        return None
+    path = Path(chosen)
+    return path if path.suffix.lower() in FIGURE_SUFFIXES else path.with_suffix(".png")
+
+
+def save_figure(plan: OverlayPlan, world_point: tuple[float, ...], path: Path) -> None:
+    """Save image | heatmap | overlay with a colour bar for the shown slice.
+
+    Parameters
+    ----------
+    plan : OverlayPlan
+        The pair and the options, as for the bake.
+    world_point : tuple of float
+        The viewer's dims point (which slice of a stack).
+    path : Path
+        A ``.png``, ``.pdf`` or ``.svg`` file.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be written.
+    """
+    from napari_heatoverlay.figures import figure
+
+    image, heatmap, index = figure_inputs(plan, world_point)
+    label = plan.sources["heatmap"]["name"]
+    options = plan.options.as_kwargs()
+    figure(image, heatmap, index=index, label=label, **options).savefig(path)
+
+
+def figure_inputs(
+    plan: OverlayPlan, world_point: tuple[float, ...]
+) -> tuple[np.ndarray, np.ndarray, tuple[int, ...] | None]:
+    """The 2-D image, the fitted heatmap and its index for the shown slice.
+
+    Of a pyramid, the finest level at most :data:`FIGURE_MAX_SIDE` pixels on
+    a side is drawn.
+    """
+    spatial_ndim = 3 if plan.options.rgb else 2
+    levels = plan.image if plan.multiscale else [plan.image]
+    fitting = [
+        level
+        for level in levels
+        if max(level.shape[-spatial_ndim:][:2]) <= FIGURE_MAX_SIDE
+    ]
+    image = (fitting or levels[-1:])[0]
+    index = plan.index_at(world_point)
+    image_lead = image.shape[: image.ndim - spatial_ndim]
+    image = np.asarray(image[_inputs.source_index(index, image_lead)])
+    heatmap = np.asarray(plan.fitted_heatmap())
+    return image, heatmap, _inputs.source_index(index, heatmap.shape[:-2]) or None
