@@ -833,9 +833,15 @@ def test_contours_reach_the_figure_and_are_refused_where_they_cannot_go(
     )
     assert result.returncode == 0, result.stderr
     assert iio.imread(tmp_path / "f.png").shape[1] > 300
-    images, heatmaps = make_batch(tmp_path, 1)
-    folders = run(images, heatmaps, "-o", tmp_path / "o", "--contours", "0.5")
-    assert_one_line_error(folders, 2, "--contours", "folders")
+    montage = run(
+        image_path,
+        tmp_path / "heat.npy",
+        "--montage",
+        tmp_path / "m.png",
+        "--contours",
+        "0.5",
+    )
+    assert_one_line_error(montage, 2, "--contours", "--montage")
     for flags, words in (
         (["--contours", "1.5"], ["--contours", "[0, 1]"]),
         (["--contours", "0.5,0.5"], ["--contours", "once"]),

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import imageio.v3 as iio
 import numpy as np
 import pytest
 from scipy.spatial import cKDTree
@@ -220,3 +224,47 @@ def test_draw_contours_refuses_what_it_cannot_draw_on():
         draw_contours(np.zeros((4, 4, 3), np.uint8), [], width=0)
     with pytest.raises(ValueError, match="RGBA"):
         draw_contours(np.zeros((4, 4, 3), np.uint8), [], colour="no-such-colour")
+
+
+# --- the command line: --contours in folders and zarr stores -----------------
+
+COMMAND = [sys.executable, "-m", "napari_heatoverlay"]
+LINE_FLAGS = ("--contours", "0.3,0.7", "--contour-colour", "#00ff80")
+
+
+def run_cli(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*COMMAND, *map(str, args)], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_every_pair_of_a_folder_gets_the_lines_of_its_single_pair_run(tmp_path):
+    images, heatmaps = tmp_path / "images", tmp_path / "heatmaps"
+    images.mkdir()
+    heatmaps.mkdir()
+    rng = np.random.default_rng(11)
+    for number, shape in enumerate([(96, 128), (80, 80), (64, 100)]):
+        iio.imwrite(
+            images / f"p{number}.png", rng.integers(0, 256, (*shape, 3), np.uint8)
+        )
+        np.save(heatmaps / f"p{number}.npy", rng.normal(size=(6, 8)))
+    flags = (*LINE_FLAGS, "--contour-width", "1.5", "--interpolation", "cubic")
+    # two processes: the recipe, the lines with it, travels to spawned workers
+    folder = run_cli(images, heatmaps, "-o", tmp_path / "out", "-j", "2", *flags)
+    assert folder.returncode == 0, folder.stderr
+    assert "wrote 3 of 3" in folder.stdout
+    for number in range(3):
+        single = tmp_path / f"single{number}.png"
+        result = run_cli(
+            images / f"p{number}.png", heatmaps / f"p{number}.npy", "-o", single, *flags
+        )
+        assert result.returncode == 0, result.stderr
+        from_folder = iio.imread(tmp_path / "out" / f"p{number}.png")
+        alone = iio.imread(single)
+        np.testing.assert_array_equal(from_folder, alone)
+        image = iio.imread(images / f"p{number}.png")
+        plain = overlay(
+            image, np.load(heatmaps / f"p{number}.npy"), interpolation="cubic"
+        )
+        changed = (alone != plain).any(axis=-1).mean()
+        assert 0.005 < changed < 0.5  # lines were drawn, over part of the picture

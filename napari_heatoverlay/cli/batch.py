@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_heatoverlay.cli.lines import Lines, draw_lines
 from napari_heatoverlay.engine.options import OverlayOptions
 from napari_heatoverlay.engine.overlay import render
 from napari_heatoverlay.io import outputs
@@ -42,6 +43,8 @@ class Recipe:
         :func:`~napari_heatoverlay.io.heatmaps.read_heatmap`.
     force : bool
         Replace existing outputs.
+    lines : Lines, optional
+        ``--contours``: drawn into every overlay as into one pair's.
     """
 
     options: OverlayOptions = field(default_factory=OverlayOptions)
@@ -49,6 +52,7 @@ class Recipe:
     channel: int | None = None
     reduce: str | None = None
     force: bool = False
+    lines: Lines | None = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,10 @@ def render_pair(
     """Read a pair, blend it and write the overlay atomically to `output`."""
     outputs.check_output(output, force=recipe.force)
     image, heat = load_pair(image_path, heatmap_path, recipe)
-    blended = render(image, heat, recipe.options.replace(channel_axis=None))
+    options = recipe.options.replace(channel_axis=None)
+    blended = render(image, heat, options)
+    if recipe.lines is not None:
+        draw_lines(blended, heat, recipe.lines, options)
     return outputs.write_output(output, blended, force=recipe.force)
 
 

@@ -14,11 +14,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from napari_heatoverlay.cli import batch
+from napari_heatoverlay.cli.lines import Lines, draw_lines, outline
 from napari_heatoverlay.cli.main import (
     DEFAULT_FPS,
     DEFAULT_QUALITY,
@@ -28,7 +29,7 @@ from napari_heatoverlay.cli.main import (
     cli_options,
     one_line,
 )
-from napari_heatoverlay.engine.normalize import Window, compute_window
+from napari_heatoverlay.engine.normalize import compute_window
 from napari_heatoverlay.engine.options import OverlayOptions
 from napari_heatoverlay.io import heatmaps as heatmap_files
 from napari_heatoverlay.io import outputs, video
@@ -49,14 +50,6 @@ MONTAGE_SUFFIXES = tuple(
 #: Frames of ``heatoverlay demo -o demo.mp4``: the sample pans once around.
 DEMO_FRAMES = 60
 _FLAGS = {"output": "-o", "figure": "--figure", "montage": "--montage"}
-
-
-class Lines(NamedTuple):
-    """What ``--contours``, ``--contour-colour`` and ``--contour-width`` ask for."""
-
-    levels: tuple[float, ...]
-    colour: tuple[float, float, float]
-    width: float
 
 
 def overlay_files(args: argparse.Namespace, options: OverlayOptions) -> int:
@@ -82,11 +75,9 @@ def overlay_files(args: argparse.Namespace, options: OverlayOptions) -> int:
     if movie:
         return _overlay_to_video(image, heatmap, args, options, lines)
     if is_zarr_path(image) or (args.output and is_zarr_path(args.output)):
-        _refuse_lines(lines, "into a zarr store")
-        return _overlay_to_zarr(image, heatmap, args, options)
+        return _overlay_to_zarr(image, heatmap, args, options, lines)
     if image.is_dir() and heatmap.is_dir():
-        _refuse_lines(lines, "for folders")
-        return _overlay_folders(image, heatmap, args, options)
+        return _overlay_folders(image, heatmap, args, options, lines)
     if image.is_dir() or heatmap.is_dir():
         folder, file = (image, heatmap) if image.is_dir() else (heatmap, image)
         raise UsageError(
@@ -120,35 +111,6 @@ def contour_lines(args: argparse.Namespace) -> Lines | None:
             "use a name such as white, black or red, or #rrggbb"
         ) from None
     return Lines(args.contours, colour, args.contour_width)
-
-
-def outline(
-    rgb: np.ndarray,
-    heat: np.ndarray,
-    window: Window,
-    lines: Lines,
-    options: OverlayOptions,
-) -> np.ndarray:
-    """Draw the contours of `heat` (normalised by `window`) into the overlay `rgb`."""
-    from napari_heatoverlay.engine.contours import draw_contours, trace
-
-    traced = trace(
-        heat,
-        window,
-        lines.levels,
-        shape=rgb.shape[:2],
-        order=options.interpolation.order,
-    )
-    return draw_contours(rgb, traced, colour=lines.colour, width=lines.width)
-
-
-def _refuse_lines(lines: Lines | None, where: str) -> None:
-    if lines is not None:
-        raise UsageError(
-            f"--contours cannot draw {where}; it draws into one overlay (-o "
-            "OUT.png), a movie (-o OUT.mp4) or a figure (--figure); in Python, "
-            "draw_contours(rgb, contours(heatmap, levels, shape=...)) does it"
-        )
 
 
 def _check_movie_flags(args: argparse.Namespace, movie: bool) -> None:
@@ -451,13 +413,16 @@ def check_colormap(options: OverlayOptions) -> None:
         ) from None
 
 
-def _recipe(args: argparse.Namespace, options: OverlayOptions) -> batch.Recipe:
+def _recipe(
+    args: argparse.Namespace, options: OverlayOptions, lines: Lines | None = None
+) -> batch.Recipe:
     return batch.Recipe(
         options=options,
         key=getattr(args, "key", None),
         channel=getattr(args, "channel", None),
         reduce=getattr(args, "reduce", None),
         force=args.force,
+        lines=lines,
     )
 
 
@@ -524,8 +489,7 @@ def _write_results(
 
         blended = render(image, heatmap, options)
         if lines is not None:
-            window = compute_window(heatmap, options)
-            outline(blended, heatmap, window, lines, options)
+            draw_lines(blended, heatmap, lines, options)
         written = outputs.write_output(
             args.output, blended, force=args.force, parents=args.parents
         )
@@ -539,12 +503,18 @@ def _write_results(
 
 
 def _overlay_to_zarr(
-    image: Path, heatmap: Path, args: argparse.Namespace, options: OverlayOptions
+    image: Path,
+    heatmap: Path,
+    args: argparse.Namespace,
+    options: OverlayOptions,
+    lines: Lines | None,
 ) -> int:
     """A big image (a .zarr store, or any file) to a chunked .zarr result.
 
     The overlay stays lazy and is streamed to disk chunk by chunk, so the
     image may be larger than memory; a .zarr pyramid gives a pyramid.
+    ``--contours`` are traced once per 2-D slice and level (on a bounded
+    grid) and drawn chunk by chunk (:mod:`~napari_heatoverlay.cli.lines`).
     """
     from napari_heatoverlay.engine.overlay import render
     from napari_heatoverlay.io.images import open_zarr_image
@@ -587,6 +557,8 @@ def _overlay_to_zarr(
         spatial_dims=options.spatial_dims,
     )
     result = render(levels, heat, options)
+    if lines is not None:
+        result = _outline_levels(result, heat, lines, options)
     written = outputs.write_zarr(
         result,
         output,
@@ -598,11 +570,29 @@ def _overlay_to_zarr(
     return 0
 
 
+def _outline_levels(
+    result: Any, heat: np.ndarray, lines: Lines, options: OverlayOptions
+) -> Any:
+    """The lines in each level of a zarr-bound overlay: lazily for a lazy one."""
+    from napari_heatoverlay.cli.lines import outline_all, outline_lazy
+    from napari_heatoverlay.engine.inputs import is_dask
+
+    def outlined(level: Any) -> Any:
+        if is_dask(level):
+            return outline_lazy(level, heat, lines, options)
+        return outline_all(level, heat, lines, options)
+
+    if isinstance(result, list):
+        return [outlined(level) for level in result]
+    return outlined(result)
+
+
 def _overlay_folders(
     images_dir: Path,
     heatmaps_dir: Path,
     args: argparse.Namespace,
     options: OverlayOptions,
+    lines: Lines | None = None,
 ) -> int:
     if args.output is None:
         raise UsageError("folders need -o OUT_DIR, the folder for the overlays")
@@ -635,7 +625,7 @@ def _overlay_folders(
     skipped = [job for job in jobs if args.skip_existing and job[2].exists()]
     todo = [job for job in jobs if job not in skipped]
     start = time.perf_counter()
-    outcomes = _render_with_progress(todo, out_dir, args, options)
+    outcomes = _render_with_progress(todo, out_dir, args, options, lines)
     elapsed = time.perf_counter() - start
     failures = [outcome for outcome in outcomes if outcome.error is not None]
     for outcome in failures:
@@ -664,6 +654,7 @@ def _render_with_progress(
     out_dir: Path,
     args: argparse.Namespace,
     options: OverlayOptions,
+    lines: Lines | None = None,
 ) -> list[batch.Outcome]:
     from tqdm import tqdm
 
@@ -673,7 +664,7 @@ def _render_with_progress(
     ) as progress:
         return batch.render_all(
             jobs,
-            _recipe(args, options),
+            _recipe(args, options, lines),
             workers=args.jobs,
             debug=args.debug,
             on_done=lambda _outcome: progress.update(),
