@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from unittest import mock
 
 import imageio.v3 as iio
 import numpy as np
 import pytest
+import tifffile
 from scipy.spatial import cKDTree
 from skimage.measure import find_contours
 from skimage.transform import resize
 
 from napari_heatoverlay import contours, draw_contours, normalize, overlay
+from napari_heatoverlay.engine import contours as engine_contours
 
 MAP, IMAGE = 32, 256  # a 32 x 32 map over a 256 x 256 image: 8 pixels per cell
 CENTRE = (121.3, 135.7)  # off the grid, in image pixels
@@ -268,3 +271,143 @@ def test_every_pair_of_a_folder_gets_the_lines_of_its_single_pair_run(tmp_path):
         )
         changed = (alone != plain).any(axis=-1).mean()
         assert 0.005 < changed < 0.5  # lines were drawn, over part of the picture
+
+
+def drawn_slice(rgb, heat, window, shape, width, order=1):
+    """One slice as the single-frame path draws it: trace() of its own
+    resampled heat on the given window, then draw_contours()."""
+    from napari_heatoverlay.engine.contours import trace
+
+    traced = trace(heat, window, (0.3, 0.7), shape=shape, order=order)
+    lines = [line for group in traced.values() for line in group]
+    return draw_contours(rgb.copy(), lines, colour="#00ff80", width=width), lines
+
+
+def away_from(lines, shape, reach):
+    """Pixels farther than `reach` (+ the densifying's error) from every line."""
+    if not lines:
+        return np.ones(shape, bool)
+    points = np.concatenate([densify(line, 20) for line in lines])
+    pixels = np.argwhere(np.ones(shape, bool)).astype(float)
+    distance, _ = cKDTree(points).query(pixels)
+    return distance.reshape(shape) > reach + 0.1
+
+
+def test_a_zarr_volume_gets_each_slices_lines_chunk_by_chunk(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    from napari_heatoverlay.engine.normalize import compute_window
+    from napari_heatoverlay.engine.options import OverlayOptions
+    from napari_heatoverlay.engine.volume import on_image_z
+    from napari_heatoverlay.io.images import open_zarr_image
+
+    rng = np.random.default_rng(12)
+    volume = rng.integers(0, 256, (6, 90, 110), dtype=np.uint8)
+    z, y, x = np.mgrid[0:3, 0:9, 0:11]
+    heat = -np.hypot(y - 4.0 - z, x - 5.0) + rng.normal(0, 0.3, (3, 9, 11))
+    # chunks of 32 x 32: the rings cross chunk borders in every slice
+    zarr.create_array(str(tmp_path / "volume.zarr"), data=volume, chunks=(1, 32, 32))
+    tifffile.imwrite(tmp_path / "volume.tif", volume)
+    np.save(tmp_path / "map.npy", heat)
+    plain = overlay(volume, heat, spatial_dims=3)
+    options = OverlayOptions(spatial_dims=3)
+    n, window = on_image_z(heat, 6, compute_window(heat, options), order=1)
+    for source in ("volume.zarr", "volume.tif"):
+        out = tmp_path / f"from-{source}.zarr"
+        result = run_cli(
+            tmp_path / source, tmp_path / "map.npy", "-o", out, "--spatial-dims", "3",
+            *LINE_FLAGS, "--contour-width", "2.5",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        written = np.asarray(open_zarr_image(out)[0])
+        assert written.shape == plain.shape
+        traced = []
+        for index in range(6):
+            expected, lines = drawn_slice(
+                plain[index], n[index], window, (90, 110), 2.5
+            )
+            np.testing.assert_array_equal(written[index], expected)
+            far = away_from(lines, (90, 110), 2.5 / 2 + 0.5)
+            np.testing.assert_array_equal(written[index][far], plain[index][far])
+            assert (written[index] != plain[index]).any()
+            traced.append(np.concatenate(lines))
+        assert not np.array_equal(traced[0], traced[-1])  # each slice its own lines
+    tiff = run_cli(
+        tmp_path / "volume.tif", tmp_path / "map.npy", "-o", tmp_path / "out.tif",
+        "--spatial-dims", "3", *LINE_FLAGS, "--contour-width", "2.5",
+    )  # fmt: skip
+    assert tiff.returncode == 0, tiff.stderr
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), written)
+
+
+def test_a_zarr_stack_and_a_pyramid_get_their_lines_chunk_by_chunk(tmp_path):
+    pytest.importorskip("zarr")
+    import dask.array as da
+
+    from napari_heatoverlay.engine.normalize import compute_window
+    from napari_heatoverlay.engine.options import OverlayOptions
+    from napari_heatoverlay.io.images import open_zarr_image
+    from napari_heatoverlay.io.outputs import write_zarr
+
+    rng = np.random.default_rng(13)
+    frames = rng.integers(0, 256, (3, 100, 120, 3), dtype=np.uint8)
+    slide = rng.integers(0, 256, (200, 240, 3), dtype=np.uint8)
+    pyramid = [slide, slide[::2, ::2], slide[::4, ::4]]
+    heat = cone(12, 100) + rng.normal(0, 3.0, (12, 12))
+    np.save(tmp_path / "heat.npy", heat)
+    write_zarr(
+        da.from_array(frames, chunks=(1, 40, 40, 3)),
+        tmp_path / "frames.zarr",
+        progress=False,
+    )
+    write_zarr(
+        [da.from_array(level, chunks=(48, 48, 3)) for level in pyramid],
+        tmp_path / "slide.zarr",
+        progress=False,
+    )
+    window = compute_window(heat, OverlayOptions())
+    for name, levels in (("frames", [frames]), ("slide", pyramid)):
+        out = tmp_path / f"{name}-out.zarr"
+        result = run_cli(tmp_path / f"{name}.zarr", tmp_path / "heat.npy", "-o", out,
+                         *LINE_FLAGS)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        written = [np.asarray(level) for level in open_zarr_image(out)]
+        assert len(written) == len(levels)
+        for got, image in zip(written, levels, strict=True):
+            plain = overlay(image, heat)
+            for index in np.ndindex(*image.shape[:-3]):
+                shape = image.shape[-3:-1]
+                expected, lines = drawn_slice(plain[index], heat, window, shape, 2.0)
+                np.testing.assert_array_equal(got[index], expected)
+                far = away_from(lines, shape, 1.5)
+                np.testing.assert_array_equal(got[index][far], plain[index][far])
+                assert 0.005 < (got[index] != plain[index]).any(-1).mean() < 0.5
+
+
+def test_lazy_lines_are_drawn_per_chunk_seamlessly_and_only_when_computed():
+    import dask.array as da
+
+    from napari_heatoverlay.cli.lines import Lines, outline_all, outline_lazy
+    from napari_heatoverlay.engine.options import OverlayOptions
+
+    rng = np.random.default_rng(14)
+    image = rng.integers(0, 256, (2, 130, 150, 3), dtype=np.uint8)
+    heat = np.stack([cone(10, 130), cone(10, 130).T])
+    lines = Lines((0.25, 0.5, 0.75), (1.0, 0.0, 0.0), 3.5)
+    options = OverlayOptions(**CONE_WINDOW)
+    whole = outline_all(overlay(image, heat, **CONE_WINDOW), heat, lines, options)
+    lazy_image = da.from_array(image, chunks=(1, 23, 37, 3))  # odd chunk sizes
+    lazy = outline_lazy(overlay(lazy_image, heat, **CONE_WINDOW), heat, lines, options)
+    assert isinstance(lazy, da.Array)
+    assert lazy.chunks[1:3] == lazy_image.chunks[1:3]
+    with mock.patch.object(
+        engine_contours, "trace", wraps=engine_contours.trace
+    ) as spy:
+        lazy = outline_lazy(
+            overlay(lazy_image, heat, **CONE_WINDOW), heat, lines, options
+        )
+        assert spy.call_count == 0  # building the graph traces nothing
+        np.testing.assert_array_equal(
+            lazy[1, 40:80, 50:100].compute(), whole[1, 40:80, 50:100]
+        )
+        assert spy.call_count == 1  # one slice, traced once for its 6 chunks
+    np.testing.assert_array_equal(lazy.compute(), whole)

@@ -84,7 +84,9 @@ outputs:
   --figure writes the three-panel figure (image | heatmap | overlay, colour
   bar in heatmap units) as .pdf, .png or .svg, in addition to -o or alone.
   --contours 0.5,0.8 draws the iso-lines of the normalised heat n (in [0, 1])
-  into -o and --figure, and marks them on the figure's colour bar.
+  into -o and --figure, and marks them on the figure's colour bar. Every
+  pair of a folder run gets them, each slice of a stack or volume its own,
+  and a .zarr store gets them drawn chunk by chunk.
   An existing file is never replaced without --force (or skipped with
   --skip-existing), a missing folder is never created without --parents, and
   every file is written to a hidden temporary name and then renamed, so it
