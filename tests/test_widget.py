@@ -87,9 +87,11 @@ def test_controls_come_from_the_engine(widget):
         "preview",
         "live",
         "call_button",
+        "contours",
         "preview_status",
         "undo_align",
         "export_figure",
+        "export_montage",
     ]
     assert widget.preview.value is True
     assert widget.call_button.text == "Apply"

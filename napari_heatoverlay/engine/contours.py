@@ -213,6 +213,40 @@ def check_levels(levels: float | Sequence[float]) -> tuple[float, ...]:
     return tuple(checked)
 
 
+def levels_from_text(text: str) -> tuple[float, ...]:
+    """Contour levels typed as text (``"0.5, 0.8"``): commas or spaces apart.
+
+    An empty text gives no levels. The napari widget's contour field and
+    the command line's ``--contours`` read levels this way.
+
+    Raises
+    ------
+    ValueError
+        Naming the part that is not a number, or a level :func:`check_levels`
+        refuses.
+
+    Examples
+    --------
+    >>> levels_from_text("0.5, 0.8"), levels_from_text("  ")
+    ((0.5, 0.8), ())
+    >>> levels_from_text("0.5 high")
+    Traceback (most recent call last):
+    ...
+    ValueError: contour levels: 'high' is not a number; type levels of normalised heat in [0, 1] apart by commas, e.g. 0.5, 0.8
+    """
+    parts = text.replace(",", " ").split()
+    values = []
+    for part in parts:
+        try:
+            values.append(float(part))
+        except ValueError:
+            raise ValueError(
+                f"contour levels: {part!r} is not a number; type levels of "
+                "normalised heat in [0, 1] apart by commas, e.g. 0.5, 0.8"
+            ) from None
+    return check_levels(values) if values else ()
+
+
 def _check_shape(shape: Any) -> tuple[int, int]:
     try:
         rows, cols = (int(size) for size in shape)

@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import napari.viewer
-from magicgui.widgets import FunctionGui, Label, PushButton
+from magicgui.widgets import FunctionGui, Label, LineEdit, PushButton
 from napari.layers import Image
 from napari.utils.notifications import show_info, show_warning
 
+from napari_heatoverlay.engine.contours import levels_from_text
 from napari_heatoverlay.plugin.align import AlignStep, announce, auto_align
+from napari_heatoverlay.plugin.contour_layer import ContourLines
 from napari_heatoverlay.plugin.controls import (
     CONTROL_BY_NAME,
     CONTROLS,
@@ -33,6 +35,11 @@ from napari_heatoverlay.plugin.controls import (
     overlay_kwargs,
 )
 from napari_heatoverlay.plugin.export import ask_figure_path, save_figure
+from napari_heatoverlay.plugin.export_montage import (
+    ask_montage_path,
+    check_channels,
+    save_montage,
+)
 from napari_heatoverlay.plugin.layers import hide_stale_result
 from napari_heatoverlay.plugin.pickers import (
     distinct,
@@ -90,6 +97,8 @@ class HeatOverlayWidget(FunctionGui):
         self.heat_preview = HeatPreview(viewer, on_settled=self._on_preview_settled)
         self.last_alignment: AlignStep | None = None
         self._figure_path: Path | None = None
+        self._montage_worker: Any = None
+        self.contour_lines = ContourLines(viewer, self.scheduler.report)
         # docking narrows the canvas: a whole-scene view stays whole
         self._whole_view = WholeView(viewer)
         super().__init__(
@@ -116,17 +125,37 @@ class HeatOverlayWidget(FunctionGui):
         )
         self.extend(
             [
+                LineEdit(
+                    name="contours",
+                    value="",
+                    label="contours",
+                    tooltip="Levels of normalised heat n in [0, 1], apart by commas "
+                    "(e.g. 0.5, 0.8): their iso-lines are drawn as a Shapes layer "
+                    "over the image, coloured by level; empty: none",
+                    gui_only=True,
+                ),
                 Label(name="preview_status", value="", gui_only=True),
                 PushButton(name="undo_align", text="Undo align", gui_only=True),
                 PushButton(name="export_figure", text="Export figure…", gui_only=True),
+                PushButton(
+                    name="export_montage",
+                    text="Export montage…",
+                    tooltip="Save every channel of a (C, h, w) heatmap over the "
+                    "image as one grid picture",
+                    gui_only=True,
+                ),
             ]
         )
         # a long reason wraps instead of widening the dock (and narrowing the
         # canvas); QLabel.setWordWrap, as magicgui's Label has no option
         self.preview_status.native.setWordWrap(True)
+        if self.persist:  # magicgui restored the controls before this one existed
+            load_settings(self, Path(self._dump_path), ("contours",))
         self.undo_align.enabled = False
         self.undo_align.changed.connect(self.undo_last_alignment)
         self.export_figure.changed.connect(self._export_figure)
+        self.export_montage.changed.connect(self._export_montage)
+        self.contours.changed.connect(lambda *_: self._refresh_contours())
         for name in _PICKERS:
             self[name].changed.connect(self._on_pair_changed)
         for name in CONTROL_BY_NAME:
@@ -175,7 +204,8 @@ class HeatOverlayWidget(FunctionGui):
             self[name].value = value
 
     def reset_to_defaults(self) -> None:
-        """Set every option control to its default, ``preview`` on, ``live`` off.
+        """Set every option control to its default, ``preview`` on, ``live`` off,
+        no contours.
 
         Unlike a new widget, which restores the controls of the last session,
         this gives the documented defaults (the ``overlay()`` defaults, with
@@ -189,6 +219,7 @@ class HeatOverlayWidget(FunctionGui):
         """
         self.live.value = False
         self.preview.value = True
+        self.contours.value = ""
         for control in CONTROLS:
             self[control.name].value = control.default
 
@@ -306,11 +337,13 @@ class HeatOverlayWidget(FunctionGui):
                 and distinct(self.image.value, self.heatmap.value)
             ):
                 self()
+            self._refresh_contours()
             return
         plan = self._plan()
         if plan is None:
             self.heat_preview.restore()
             self.preview_status.value = "choose an image and another heatmap"
+            self.contour_lines.update(None, ())
             return
         try:
             problem = self.heat_preview.show(plan, self.image.value, self.heatmap.value)
@@ -319,6 +352,7 @@ class HeatOverlayWidget(FunctionGui):
             self.scheduler.report(error)
             return
         self._say_preview(problem)
+        self._refresh_contours(plan)
         if not problem and option_changed and not self.live.value:
             hide_stale_result(self._viewer, plan)
         if bake and (self.live.value or problem not in ("", MEASURING)):
@@ -337,6 +371,69 @@ class HeatOverlayWidget(FunctionGui):
         if self.preview_status.value != text:  # a label repaints when set
             self.preview_status.value = text
             self.preview_status.tooltip = text
+
+    def contour_levels(self) -> tuple[float, ...] | None:
+        """The levels typed in the contour field; None (reported) if invalid.
+
+        Examples
+        --------
+        >>> widget.contours.value = "0.5, 0.8"  # doctest: +SKIP
+        >>> widget.contour_levels()  # doctest: +SKIP
+        (0.5, 0.8)
+        """
+        try:
+            return levels_from_text(self.contours.value)
+        except (TypeError, ValueError) as error:
+            self.scheduler.report(error)
+            return None
+
+    def _refresh_contours(self, plan: OverlayPlan | None = None) -> None:
+        """Trace the contour field's levels for the pair, or remove the lines."""
+        if self.scheduler.closed or self._undocked:
+            return
+        levels = self.contour_levels()
+        if levels is None:
+            return
+        if levels and plan is None:
+            plan = self._plan()
+        self.contour_lines.update(plan, levels)
+
+    def _export_montage(self) -> None:
+        """Ask for a file, then save the heatmap's channels over the image as
+        one grid picture (``montage()``), in a worker."""
+        if not distinct(self.image.value, self.heatmap.value):
+            show_info(
+                "Heat overlay: choose an image and a different heatmap layer, "
+                "then Export montage…"
+            )
+            return
+        plan = self._plan()  # an error is reported
+        if plan is None:
+            return
+        try:
+            check_channels(plan)
+        except ValueError as error:
+            self.scheduler.report(error)
+            return
+        path = ask_montage_path(self.native, self._figure_path)
+        if path is None:
+            return
+        from napari.qt.threading import create_worker
+
+        worker = create_worker(
+            save_montage,
+            plan,
+            tuple(self._viewer.dims.point),
+            path,
+            _progress={"desc": "Export montage"},
+        )
+        worker.returned.connect(
+            lambda _: show_info(f"Heat overlay: montage saved to {path}")
+        )
+        worker.errored.connect(self.scheduler.report)
+        self._figure_path = path.parent
+        self._montage_worker = worker
+        worker.start()
 
     def _export_figure(self) -> None:
         """Ask for a file, then save the current pair as a figure (``figure()``)."""
@@ -367,6 +464,7 @@ class HeatOverlayWidget(FunctionGui):
         self._refresh(bake=False)
 
     def _close(self) -> None:
+        self.contour_lines.close()
         self._whole_view.close()
         self.heat_preview.close()
         self.scheduler.close()
@@ -375,4 +473,4 @@ class HeatOverlayWidget(FunctionGui):
 
 def _persisted() -> tuple[str, ...]:
     """The controls kept between sessions: all but the layer pickers."""
-    return (*CONTROL_BY_NAME, "preview", "live")
+    return (*CONTROL_BY_NAME, "preview", "live", "contours")

@@ -1,0 +1,279 @@
+"""Iso-lines of the shown heat slice as a napari Shapes layer of paths.
+
+:func:`slice_contours` traces the slice the viewer shows with the engine's
+:func:`~napari_heatoverlay.engine.contours.trace`, from the same plan (same
+fitted heatmap, window and interpolation) as the bake, so a line at level
+``t`` runs where the baked overlay's colour crosses ``t``. The vertices are
+turned into **world coordinates** (the image layer's scale and translate,
+and the shown slice's position along the leading axes), and the Shapes
+layer keeps an identity transform: what the layer holds is where it is
+drawn. :class:`ContourLines` keeps one such layer per image/heatmap pair,
+updated in place as the controls or the slider change, each path coloured
+by its level through the overlay's colormap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+import napari_heatoverlay.engine.inputs as _inputs
+from napari_heatoverlay.engine.colormap import colormap_lut
+from napari_heatoverlay.engine.contours import trace
+from napari_heatoverlay.engine.normalize import Window, compute_window
+from napari_heatoverlay.plugin.plan import OverlayPlan
+
+if TYPE_CHECKING:
+    import napari.layers
+    import napari.viewer
+
+#: The metadata role of a contour layer (``layer.metadata["heatoverlay"]``).
+ROLE = "contours"
+#: Line width in screen pixels when the whole image fills a 1000-pixel view.
+SCREEN_WIDTH = 2.5
+
+
+def plan_window(plan: OverlayPlan) -> Window:
+    """The window the bake normalises the plan's heat with (the whole stack's)."""
+    heat = plan.fitted_heatmap()
+    if _inputs.is_dask(heat):
+        import dask
+
+        from napari_heatoverlay.engine.lazy import lazy_window
+
+        (window,) = dask.compute(lazy_window(heat, plan.options))
+        return window
+    return compute_window(np.asarray(heat), plan.options)
+
+
+def slice_contours(
+    plan: OverlayPlan,
+    index: tuple[int, ...],
+    levels: tuple[float, ...],
+    window: Window | None = None,
+) -> dict[float, list[np.ndarray]]:
+    """The lines of the result slice at leading `index`, in image pixels.
+
+    Parameters
+    ----------
+    plan : OverlayPlan
+        The pair and its options, as for the bake.
+    index : tuple of int
+        The result's leading index (:meth:`OverlayPlan.index_at`).
+    levels : tuple of float
+        Levels of normalised heat ``n`` in [0, 1].
+    window : Window, optional
+        The plan's window (:func:`plan_window`), if known.
+
+    Returns
+    -------
+    dict of float to list of ndarray
+        Per level, (N, 2) (row, col) vertices in the image's pixel
+        coordinates, as :func:`~napari_heatoverlay.contours` gives them.
+
+    Examples
+    --------
+    >>> from napari.layers import Image
+    >>> from napari_heatoverlay.plugin.plan import plan_overlay
+    >>> y, x = np.mgrid[0:16, 0:16]
+    >>> cone = Image(-np.hypot(y - 7.5, x - 7.5), name="cone")
+    >>> plan = plan_overlay(Image(np.zeros((64, 64)), name="photo"), cone)
+    >>> (ring,) = slice_contours(plan, (), (0.5,))[0.5]
+    >>> radius = np.hypot(ring[:, 0] - 31.5, ring[:, 1] - 31.5)
+    >>> # half-way between the samples at 0.5 and 10.6 map pixels from the peak
+    >>> round(float(radius.mean()), 1)  # 4 image pixels per map pixel
+    22.6
+    """
+    if window is None:
+        window = plan_window(plan)
+    heat = plan.fitted_heatmap()
+    order = plan.options.interpolation.order
+    size = plan.shape[-3:-1]
+    if plan.options.spatial_dims == 3:
+        from napari_heatoverlay.engine.volume import on_image_z
+
+        outer, depth = index[:-1], index[-1]
+        volume = heat[_inputs.source_index(outer, heat.shape[:-3])]
+        n, window = on_image_z(np.asarray(volume), plan.lead[-1], window, order)
+        one = n[depth]
+    else:
+        one = np.asarray(heat[_inputs.source_index(index, heat.shape[:-2])])
+    return trace(one, window, levels, shape=size, order=order)
+
+
+def to_world(line: np.ndarray, plan: OverlayPlan, index: tuple[int, ...]) -> np.ndarray:
+    """(N, 2) image-pixel vertices as (N, ndim) world coordinates.
+
+    The leading coordinates are the shown slice's world position; the last
+    two follow the result layer's (the image layer's) scale and translate.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> plan = SimpleNamespace(scale=(4.0, 0.5, 0.5), translate=(10.0, 0.0, 2.0))
+    >>> to_world(np.array([[0.0, 0.0], [2.0, 4.0]]), plan, (3,))
+    array([[22.,  0.,  2.],
+           [22.,  1.,  4.]])
+    """
+    scale = np.asarray(plan.scale, dtype=np.float64)
+    translate = np.asarray(plan.translate, dtype=np.float64)
+    lead = len(index)
+    where = translate[:lead] + scale[:lead] * np.asarray(index, dtype=np.float64)
+    plane = translate[lead:] + scale[lead:] * np.asarray(line, dtype=np.float64)
+    return np.hstack([np.broadcast_to(where, (len(line), lead)), plane])
+
+
+def level_colours(plan: OverlayPlan, levels: tuple[float, ...]) -> np.ndarray:
+    """RGBA in [0, 1] of each level through the overlay's colormap.
+
+    The lookup is the blend's: entry ``min(floor(n * N), N - 1)``.
+    """
+    lut = colormap_lut(plan.options.colormap)
+    entries = np.minimum((np.asarray(levels) * len(lut)).astype(int), len(lut) - 1)
+    rgb = lut[entries] / 255.0
+    return np.hstack([rgb, np.ones((len(levels), 1))])
+
+
+def find_contour_layer(
+    layers: Any, sources: dict[str, dict[str, str]]
+) -> napari.layers.Shapes | None:
+    """The contour layer of the same two source layers (matched by id), if any."""
+    ids = {role: source["id"] for role, source in sources.items()}
+    for layer in layers:
+        record = layer.metadata.get("heatoverlay", {})
+        if record.get("role") == ROLE and record.get("source_ids") == ids:
+            return layer
+    return None
+
+
+def show_contours(
+    viewer: napari.viewer.Viewer,
+    plan: OverlayPlan,
+    index: tuple[int, ...],
+    lines: dict[float, list[np.ndarray]],
+) -> napari.layers.Shapes:
+    """Add the Shapes layer of `lines` (world paths), or update it in place.
+
+    The layer is named ``"<heatmap> contours"``; each path's colour is its
+    level's (:func:`level_colours`), its width the layer's current edge
+    width (which its layer controls set). The layer's ``features`` hold each
+    path's ``level``.
+    """
+    levels = tuple(lines)
+    colours = dict(zip(levels, level_colours(plan, levels), strict=True))
+    paths, path_levels = [], []
+    for level, level_lines in lines.items():
+        for line in level_lines:
+            if len(line) > 1:
+                paths.append(to_world(line, plan, index))
+                path_levels.append(level)
+    layer = find_contour_layer(viewer.layers, plan.sources)
+    ndim = len(index) + 2
+    if layer is not None and layer.ndim != ndim:
+        viewer.layers.remove(layer)
+        layer = None
+    if layer is None:
+        layer = viewer.add_shapes(
+            ndim=ndim,
+            name=f"{plan.sources['heatmap']['name']} contours",
+            metadata={
+                "heatoverlay": {
+                    "role": ROLE,
+                    "source_ids": {
+                        role: source["id"] for role, source in plan.sources.items()
+                    },
+                }
+            },
+        )
+        layer.current_edge_width = _default_width(plan)
+    width = layer.current_edge_width
+    layer.data = [(path, "path") for path in paths]
+    if paths:
+        layer.edge_width = [width] * len(paths)
+        layer.edge_color = np.array([colours[level] for level in path_levels])
+        layer.features = {"level": np.asarray(path_levels, dtype=np.float64)}
+    layer.metadata["heatoverlay"]["levels"] = list(levels)
+    return layer
+
+
+def _default_width(plan: OverlayPlan) -> float:
+    """A width in world units that shows as :data:`SCREEN_WIDTH` screen
+    pixels when the whole image spans about 1000 screen pixels."""
+    rows, cols = plan.shape[-3:-1]
+    extent = max(rows * abs(plan.scale[-2]), cols * abs(plan.scale[-1]))
+    return SCREEN_WIDTH * extent / 1000.0
+
+
+class ContourLines:
+    """Keeps a pair's contour layer in step with the widget and the slider.
+
+    Parameters
+    ----------
+    viewer : napari.viewer.Viewer
+        Where the contour layer lives.
+    report : callable
+        Called with an error the tracing raised (the widget notifies).
+    """
+
+    def __init__(self, viewer: napari.viewer.Viewer, report: Any) -> None:
+        self._viewer = viewer
+        self._report = report
+        self._plan: OverlayPlan | None = None
+        self._levels: tuple[float, ...] = ()
+        self._window: Window | None = None
+        self._shown: tuple[int, ...] | None = None
+        viewer.dims.events.current_step.connect(self._on_step)
+
+    def update(self, plan: OverlayPlan | None, levels: tuple[float, ...]) -> None:
+        """Trace `levels` of `plan` for the shown slice (no levels: remove
+        the layer of the last pair)."""
+        if not levels or plan is None:
+            self.clear()
+            return
+        if self._plan is not None and self._plan.sources != plan.sources:
+            self.clear()
+        same_heat = (
+            self._plan is not None
+            and self._plan.heatmap is plan.heatmap
+            and self._plan.rows == plan.rows
+            and self._plan.cols == plan.cols
+            and self._plan.depth == plan.depth
+            and self._plan.options == plan.options
+        )
+        if not same_heat:
+            self._window = None
+        self._plan, self._levels, self._shown = plan, levels, None
+        self._draw()
+
+    def clear(self) -> None:
+        """Remove the contour layer of the last pair, if there is one."""
+        if self._plan is not None:
+            layer = find_contour_layer(self._viewer.layers, self._plan.sources)
+            if layer is not None:
+                self._viewer.layers.remove(layer)
+        self._plan, self._levels, self._window, self._shown = None, (), None, None
+
+    def close(self) -> None:
+        """Stop following the slider (the layer stays)."""
+        self._viewer.dims.events.current_step.disconnect(self._on_step)
+
+    def _on_step(self, event: Any = None) -> None:
+        if self._plan is not None and self._levels:
+            self._draw()
+
+    def _draw(self) -> None:
+        plan = self._plan
+        assert plan is not None
+        index = plan.index_at(self._viewer.dims.point)
+        if index == self._shown:
+            return
+        try:
+            if self._window is None:
+                self._window = plan_window(plan)
+            lines = slice_contours(plan, index, self._levels, self._window)
+            show_contours(self._viewer, plan, index, lines)
+        except (TypeError, ValueError, MemoryError) as error:
+            self._report(error)
+            return
+        self._shown = index

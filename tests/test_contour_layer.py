@@ -1,0 +1,238 @@
+"""Contour lines in napari (a Shapes layer of paths) and Export montage…,
+driven through the real dock widget in a real viewer."""
+
+import numpy as np
+import pytest
+from napari.utils.notifications import notification_manager
+from PIL import Image as PILImage
+
+from napari_heatoverlay import contours, montage
+from napari_heatoverlay.engine.colormap import colormap_lut
+from napari_heatoverlay.plugin import widget as widget_module
+from napari_heatoverlay.plugin.contour_layer import ROLE
+
+Y, X = 96, 128
+
+
+@pytest.fixture(autouse=True)
+def settings_dir(tmp_path, monkeypatch):
+    """Keep magicgui's persisted settings out of the user's real cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+def _cone(h=12, w=16, centre=(5.0, 9.0)):
+    y, x = np.mgrid[0:h, 0:w]
+    return -np.hypot(y - centre[0], x - centre[1])
+
+
+def _dock(viewer):
+    _, widget = viewer.window.add_plugin_dock_widget(
+        "napari-heatoverlay", "Heat overlay"
+    )
+    widget.reset_to_defaults()
+    return widget
+
+
+def _contour_layers(viewer):
+    return [
+        layer
+        for layer in viewer.layers
+        if layer.metadata.get("heatoverlay", {}).get("role") == ROLE
+    ]
+
+
+def _pair(viewer, heat, *, scale=(1.0, 1.0), translate=(0.0, 0.0), image=None):
+    if image is None:
+        image = np.random.default_rng(0).integers(0, 255, (Y, X)).astype(np.uint8)
+    viewer.add_image(image, name="photo", scale=scale, translate=translate)
+    viewer.add_image(heat, name="heat", colormap="inferno")
+    return _dock(viewer)
+
+
+def test_contour_field_adds_world_paths_equal_to_the_engines(make_napari_viewer):
+    viewer = make_napari_viewer()
+    heat = _cone()
+    scale, translate = (0.5, 2.0), (10.0, -4.0)
+    widget = _pair(viewer, heat, scale=scale, translate=translate)
+    widget.contours.value = "0.5"
+    (layer,) = _contour_layers(viewer)
+    assert layer.name == "heat contours"
+    # the layer draws what it holds: its own transform is the identity
+    assert np.allclose(layer.scale, 1) and np.allclose(layer.translate, 0)
+    expected = contours(heat, [0.5], shape=(Y, X), interpolation="linear")[0.5]
+    assert len(expected) >= 1
+    assert len(layer.data) == len(expected)
+    for got, want in zip(layer.data, expected, strict=True):
+        world = np.asarray(translate) + np.asarray(scale) * want
+        np.testing.assert_allclose(got, world, atol=1e-9)
+    assert set(layer.shape_type) == {"path"}
+    # coloured by level through the overlay's colormap (the layer's inferno)
+    lut = colormap_lut("inferno")
+    np.testing.assert_allclose(layer.edge_color[0, :3], lut[128] / 255, atol=1e-6)
+    assert list(layer.features["level"]) == [0.5] * len(expected)
+
+
+def test_contour_layer_updates_in_place_and_goes_when_emptied(make_napari_viewer):
+    viewer = make_napari_viewer()
+    heat = _cone()
+    widget = _pair(viewer, heat)
+    widget.contours.value = "0.5"
+    (layer,) = _contour_layers(viewer)
+    widget.contours.value = "0.3, 0.8"
+    assert _contour_layers(viewer) == [layer]  # the same layer object
+    levels = sorted(set(layer.features["level"]))
+    assert levels == [0.3, 0.8]
+    lut = colormap_lut("inferno")
+    for colour, level in zip(layer.edge_color, layer.features["level"], strict=True):
+        entry = min(int(level * len(lut)), len(lut) - 1)
+        np.testing.assert_allclose(colour[:3], lut[entry] / 255, atol=1e-6)
+    # a control change (the norm) retraces the same layer
+    widget.norm.value = "max"
+    assert _contour_layers(viewer) == [layer]
+    expected = contours(heat, [0.3, 0.8], shape=(Y, X), norm="max")
+    assert len(layer.data) == sum(len(lines) for lines in expected.values())
+    width = 7.0
+    layer.current_edge_width = width  # the layer's own control sets the width
+    widget.contours.value = "0.6"
+    assert np.allclose(layer.edge_width, width)
+    widget.contours.value = ""
+    assert _contour_layers(viewer) == []
+
+
+def test_bad_levels_are_reported_and_change_nothing(make_napari_viewer):
+    viewer = make_napari_viewer()
+    widget = _pair(viewer, _cone())
+    widget.contours.value = "0.5"
+    (layer,) = _contour_layers(viewer)
+    before = [path.copy() for path in layer.data]
+    seen = len(notification_manager.records)
+    widget.contours.value = "0.5, 1.5"
+    messages = [n.message for n in notification_manager.records[seen:]]
+    assert any("contour level 1.5 is outside [0, 1]" in m for m in messages), messages
+    widget.contours.value = "half"
+    messages = [n.message for n in notification_manager.records[seen:]]
+    assert any("'half' is not a number" in m for m in messages), messages
+    assert _contour_layers(viewer) == [layer]
+    for got, want in zip(layer.data, before, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_contours_follow_the_slider_with_the_stacks_window(make_napari_viewer):
+    viewer = make_napari_viewer()
+    stack = np.stack([_cone(centre=(4.0, 4.0)), 2 * _cone(centre=(7.0, 11.0))])
+    widget = _pair(viewer, stack)
+    widget.contours.value = "0.7"
+    (layer,) = _contour_layers(viewer)
+    assert layer.ndim == 3
+    low, high = float(stack.min()), float(stack.max())
+    for k in (0, 1):
+        viewer.dims.set_current_step(0, k)
+        expected = contours(stack[k], [0.7], shape=(Y, X), vmin=low, vmax=high)[0.7]
+        assert len(layer.data) == len(expected) >= 1
+        for got, want in zip(layer.data, expected, strict=True):
+            np.testing.assert_allclose(got[:, 0], k)
+            np.testing.assert_allclose(got[:, 1:], want, atol=1e-9)
+    assert _contour_layers(viewer) == [layer]
+
+
+def test_contour_levels_persist_with_the_other_controls(make_napari_viewer):
+    viewer = make_napari_viewer()
+    widget = _pair(viewer, _cone())
+    widget.contours.value = "0.25, 0.75"
+    again = widget_module.HeatOverlayWidget(make_napari_viewer())
+    assert again.contours.value == "0.25, 0.75"
+
+
+def test_contours_line_up_with_the_image_on_screen(make_napari_viewer, tmp_path):
+    """A disk map over an image of the same disk, both placed in world
+    coordinates: on the screenshot, the drawn ring runs along the image's disk
+    edge (same centre, same radius)."""
+    viewer = make_napari_viewer(show=True)
+    size, factor = 32, 8  # map pixels; image pixels per map pixel
+    centre_map, radius_map = (13.5, 17.5), 9.0
+    y, x = np.mgrid[0:size, 0:size]
+    disk = (np.hypot(y - centre_map[0], x - centre_map[1]) < radius_map).astype(float)
+    # the same disk in image pixels: map pixel edges fall on image pixel edges
+    centre_image = (np.asarray(centre_map) + 0.5) * factor - 0.5
+    yy, xx = np.mgrid[0 : size * factor, 0 : size * factor]
+    inside = np.hypot(yy - centre_image[0], xx - centre_image[1]) < radius_map * factor
+    picture = np.where(inside, 255, 0).astype(np.uint8)
+    scale, translate = (2.0, 2.0), (30.0, -20.0)
+    widget = _pair(viewer, disk, scale=scale, translate=translate, image=picture)
+    widget.preview.value = False
+    viewer.layers["heat"].visible = False
+    widget.apply_options(colormap="gray")  # level 0.5: mid grey lines
+    widget.contours.value = "0.5"
+    (layer,) = _contour_layers(viewer)
+    layer.current_edge_width = 2.0  # world units: one image pixel
+    widget.contours.value = "0.5 "  # retrace with that width
+    viewer.reset_view()
+    shot = viewer.screenshot(canvas_only=True, flash=False)
+    PILImage.fromarray(shot).save(tmp_path / "contours.png")
+    grey = shot[..., :3].astype(int)
+    on_line = (np.abs(grey - 128).max(axis=-1) < 40) & (grey.min(axis=-1) > 60)
+    white = grey.min(axis=-1) > 220
+    assert on_line.sum() > 100 and white.sum() > 1000
+
+    def world(mask):
+        # screen -> world: napari puts the camera centre at the canvas centre
+        rows, cols = np.nonzero(mask)
+        height, width = mask.shape
+        centre = np.asarray(viewer.camera.center[-2:])
+        zoom = viewer.camera.zoom
+        return (
+            centre[0] + (rows + 0.5 - height / 2) / zoom,
+            centre[1] + (cols + 0.5 - width / 2) / zoom,
+        )
+
+    line_y, line_x = world(on_line)
+    disk_y, disk_x = world(white)
+    pixel = scale[0]  # one image pixel in world units
+    expected_centre = np.asarray(translate) + np.asarray(scale) * centre_image
+    assert abs(disk_y.mean() - expected_centre[0]) < pixel  # the image is placed
+    assert abs(disk_x.mean() - expected_centre[1]) < pixel
+    assert abs(line_y.mean() - disk_y.mean()) < pixel  # the ring on it
+    assert abs(line_x.mean() - disk_x.mean()) < pixel
+    disk_radius = np.sqrt(white.sum() / np.pi) / viewer.camera.zoom
+    ring_radius = np.median(np.hypot(line_y - disk_y.mean(), line_x - disk_x.mean()))
+    # linear interpolation of a 0/1 disk crosses 0.5 within half a map pixel
+    # of its edge (the flats and steps of the picture)
+    assert abs(ring_radius - disk_radius) < factor * pixel / 2
+
+
+def test_export_montage_writes_the_channels_of_the_shown_pair(
+    make_napari_viewer, tmp_path, monkeypatch, qtbot
+):
+    viewer = make_napari_viewer()
+    stack = np.random.default_rng(1).normal(size=(5, 6, 8))
+    photo = np.random.default_rng(2).integers(0, 255, (Y, X, 3)).astype(np.uint8)
+    viewer.add_image(photo, name="photo", rgb=True)
+    viewer.add_image(stack, name="features", colormap="viridis")
+    widget = _dock(viewer)
+    widget.alpha.value = 0.7
+    path = tmp_path / "grid.png"
+    monkeypatch.setattr(widget_module, "ask_montage_path", lambda parent, start: path)
+    widget.export_montage.clicked.emit()
+    qtbot.waitUntil(path.exists, timeout=20000)
+    qtbot.waitUntil(lambda: widget._montage_worker.is_running is False, timeout=20000)
+    written = np.asarray(PILImage.open(path))
+    expected = montage(
+        photo, stack, colormap="viridis", alpha=0.7, labels=[str(k) for k in range(5)]
+    )
+    np.testing.assert_array_equal(written, expected)
+
+
+def test_export_montage_of_one_map_says_why_and_asks_nothing(
+    make_napari_viewer, monkeypatch
+):
+    viewer = make_napari_viewer()
+    widget = _pair(viewer, _cone())
+    asked = []
+    monkeypatch.setattr(
+        widget_module, "ask_montage_path", lambda parent, start: asked.append(1)
+    )
+    seen = len(notification_manager.records)
+    widget.export_montage.clicked.emit()
+    messages = [n.message for n in notification_manager.records[seen:]]
+    assert asked == []
+    assert any("Export montage needs channels" in m for m in messages), messages
