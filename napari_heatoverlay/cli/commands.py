@@ -33,8 +33,7 @@ from napari_heatoverlay.engine.normalize import compute_window
 from napari_heatoverlay.engine.options import OverlayOptions
 from napari_heatoverlay.io import heatmaps as heatmap_files
 from napari_heatoverlay.io import outputs, video
-from napari_heatoverlay.io.features import FEATURE_SUFFIXES
-from napari_heatoverlay.io.heatmaps import OptionError, read_heatmap
+from napari_heatoverlay.io.heatmaps import read_heatmap
 from napari_heatoverlay.io.images import (
     InputError,
     is_zarr_path,
@@ -358,38 +357,20 @@ def _read_channels(
 ) -> tuple[np.ndarray, list[str]]:
     """The (C, h, w) channels of a heatmap file that `channel` picks, and their
     numbers (all channels when None)."""
-    if path.suffix.lower() in FEATURE_SUFFIXES:
-        heat, axis, layout = heatmap_files._feature_heat(path, key)
-    elif key is not None:
-        raise OptionError(
-            f"{path} is an image file, which holds no named arrays: drop --key"
-        )
+    stack = heatmap_files.read_heatmap_stack(path, key=key, channel=channel)
+    heat = np.asarray(stack.data)
+    if stack.channel_axis is None:
+        heat = heat[None]
     else:
-        heat, axis, layout = heatmap_files._image_heat(path)
-    if axis is None:
-        heat, axis = np.asarray(heat)[None], 0
-    count = heat.shape[axis]
-    if isinstance(channel, int):
-        if not -count <= channel < count:
-            raise OptionError(
-                f"--channel {channel} is out of range: {path} has {count} "
-                f"channel(s), so use 0..{count - 1}"
-            )
-        channel = slice(channel % count, channel % count + 1)
-    numbers = range(count)[slice(None) if channel is None else channel]
-    if not numbers:
-        raise OptionError(
-            f"--channel {_slice_text(channel)} picks no channel: {path} has {count} "
-            f"channel(s), 0..{count - 1}"
-        )
-    stack = np.moveaxis(np.take(np.asarray(heat), list(numbers), axis=axis), axis, 0)
-    if stack.ndim != 3:
+        heat = np.moveaxis(heat, stack.channel_axis, 0)
+    if heat.ndim != 3:
         raise InputError(
             f"Cannot draw a montage of {path}: its channels have shape "
-            f"{stack.shape[1:]} (layout {layout}), not (h, w); save one sample per "
-            "file"
+            f"{heat.shape[1:]} (layout {stack.layout}), not (h, w); save one sample "
+            "per file"
         )
-    return np.asarray(stack, dtype=np.float64), [str(number) for number in numbers]
+    assert stack.channels is not None  # no --reduce with --montage
+    return np.asarray(heat, dtype=np.float64), [str(k) for k in stack.channels]
 
 
 def _slice_text(channels: slice) -> str:

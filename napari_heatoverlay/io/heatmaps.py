@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -81,19 +81,14 @@ def read_heatmap(
     >>> read_heatmap(path, reduce="l2")[0, 0]
     np.float64(2.0)
     """
-    source = Path(path)
-    if source.suffix.lower() in FEATURE_SUFFIXES:
-        heat, channel_axis, layout = _feature_heat(source, key)
-    else:
-        if key is not None:
-            raise OptionError(
-                f"{source} is an image file, which holds no named arrays: drop --key"
-            )
-        heat, channel_axis, layout = _image_heat(source)
+    stored = read_heatmap_stack(path, key=key)
+    source, heat, layout = stored.source, stored.data, stored.layout
     if spatial_dims == 3:
-        channel_axis = heat.ndim - 4 if heat.ndim >= 4 else None
         layout = "?" * (heat.ndim - 3) + "ZHW"
-    heat = _select_channel(source, heat, channel_axis, channel, reduce)
+        stored = stored._replace(
+            channel_axis=heat.ndim - 4 if heat.ndim >= 4 else None, layout=layout
+        )
+    heat = choose_channels(stored, channel=channel, reduce=reduce, single=True).data
     if heat.ndim != spatial_dims:
         wanted = "(h, w)" if spatial_dims == 2 else "(z, h, w)"
         raise InputError(
@@ -109,8 +104,195 @@ def read_heatmap(
     return np.asarray(heat, dtype=np.float64)
 
 
-def _feature_heat(source: Path, key: str | None) -> tuple[Any, int | None, str]:
-    feature = _choose_entry(source, read_feature_arrays(source), key)
+class HeatmapStack(NamedTuple):
+    """The array of a heatmap file, and where its channels are.
+
+    Attributes
+    ----------
+    data : ndarray
+        The values as stored (a read-only memory map for ``.npy`` files,
+        until a channel is chosen), or a picture's luminance.
+    channel_axis : int or None
+        The axis of `data` that holds the channels; None when there is none
+        (the map is one channel) or once one was picked or they were reduced.
+    channels : tuple of int or None
+        The file's numbers of the channels in `data`, along `channel_axis`
+        (``(k,)`` after picking channel ``k``); None after reducing them.
+    layout : str
+        The letters of the file's axes, e.g. ``"NCHW"``, ``"CHW"``, ``"HW"``.
+    source : pathlib.Path
+        The file, for messages.
+    """
+
+    data: Any
+    channel_axis: int | None
+    channels: tuple[int, ...] | None
+    layout: str
+    source: Path
+
+
+#: ``channel_axis`` of :func:`read_heatmap_stack`: where the file's layout says.
+FILE_LAYOUT = "layout"
+
+
+def read_heatmap_stack(
+    path: str | os.PathLike,
+    *,
+    key: str | None = None,
+    channel: int | slice | None = None,
+    reduce: str | None = None,
+    channel_axis: int | str | None = FILE_LAYOUT,
+    max_bytes: int | None = None,
+) -> HeatmapStack:
+    """Read the array of a heatmap file with its channels, choosing some or none.
+
+    What :func:`read_heatmap` builds on, for callers that keep several maps:
+    a montage of channels, a movie's (T, C, h, w) maps.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A feature file (``.npy``, ``.npz``, ``.pt``, ``.pth``,
+        ``.safetensors``; never unpickled) or an image file (its luminance;
+        a multi-page picture that is not colour keeps its pages as channels).
+    key : str, optional
+        Which array of a file holding several; needed unless it holds one.
+    channel : int or slice, optional
+        As NumPy indexes the channel axis: an int picks one channel and drops
+        the axis (negative counts from the end), a slice keeps the axis with
+        the channels it picks. A map without a channel axis is one channel.
+        None keeps every channel.
+    reduce : {"mean", "max", "l2", "sum"}, optional
+        Combine the channels instead (:func:`~napari_heatoverlay.reduce_channels`).
+    channel_axis : int, None or "layout"
+        Which axis holds the channels: the file's own (``"layout"``: C of
+        ``"CHW"`` and ``"NCHW"``, none for ``"HW"``), this one, or none.
+    max_bytes : int, optional
+        The byte limit of reading a feature file (see
+        :func:`~napari_heatoverlay.io.features.read_feature_arrays`).
+
+    Returns
+    -------
+    HeatmapStack
+
+    Raises
+    ------
+    OptionError
+        If `key`, `channel` or `reduce` does not fit the file (the message
+        names the channels there are).
+    InputError, FeatureFileError
+        If the file cannot be read.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "features.npy"
+    >>> np.save(path, np.zeros((1, 16, 8, 8), dtype=np.float32))
+    >>> stack = read_heatmap_stack(path, channel=slice(0, 16, 4))
+    >>> stack.data.shape, stack.channel_axis, stack.channels, stack.layout
+    ((4, 8, 8), 0, (0, 4, 8, 12), 'CHW')
+    >>> read_heatmap_stack(path, channel=-1).channels
+    (15,)
+    >>> read_heatmap_stack(path, reduce="max").data.shape
+    (8, 8)
+    """
+    source = Path(path)
+    if source.suffix.lower() in FEATURE_SUFFIXES:
+        heat, file_axis, layout = _feature_heat(source, key, max_bytes)
+    else:
+        if key is not None:
+            raise OptionError(
+                f"{source} is an image file, which holds no named arrays: drop --key"
+            )
+        heat, file_axis, layout = _image_heat(source)
+    axis = file_axis if channel_axis == FILE_LAYOUT else channel_axis
+    if axis is not None and not isinstance(axis, int):
+        raise ValueError(
+            f'channel_axis must be an axis, None or "layout", got {channel_axis!r}'
+        )
+    count = 1 if axis is None else heat.shape[axis]
+    stored = HeatmapStack(heat, axis, tuple(range(count)), layout, source)
+    return choose_channels(stored, channel=channel, reduce=reduce)
+
+
+def choose_channels(
+    stack: HeatmapStack,
+    *,
+    channel: int | slice | None = None,
+    reduce: str | None = None,
+    single: bool = False,
+) -> HeatmapStack:
+    """Pick or combine the channels of `stack`, as :func:`read_heatmap_stack` does.
+
+    With `single`, the result must be one map: with neither `channel` nor
+    `reduce`, a lone channel is taken and several are refused, naming
+    ``--channel`` and ``--reduce``.
+
+    Examples
+    --------
+    >>> stack = HeatmapStack(np.ones((3, 2, 2)), 0, (0, 1, 2), "CHW", Path("f.npy"))
+    >>> choose_channels(stack, reduce="sum").data[0, 0]
+    np.float64(3.0)
+    >>> try:
+    ...     choose_channels(stack, single=True)
+    ... except OptionError as error:
+    ...     print(error)
+    f.npy has 3 channels (shape (3, 2, 2)); pick one with --channel K (0..2) or combine them with --reduce mean|max|l2|sum
+    """
+    heat, axis, source = stack.data, stack.channel_axis, stack.source
+    count = 1 if axis is None else heat.shape[axis]
+    if isinstance(channel, slice):
+        numbers = range(count)[channel]
+        if not numbers:
+            raise OptionError(
+                f"--channel {_slice_text(channel)} picks no channel: {source} has "
+                f"{count} channel(s), 0..{count - 1}"
+            )
+        if axis is None:
+            heat, axis = np.asarray(heat)[None], 0
+        heat = np.take(np.asarray(heat), list(numbers), axis=axis)
+        return stack._replace(data=heat, channel_axis=axis, channels=tuple(numbers))
+    if channel is not None:
+        if not -count <= channel < count:
+            raise OptionError(
+                f"--channel {channel} is out of range: {source} has {count} "
+                f"channel(s), so use 0..{count - 1}"
+            )
+        if axis is not None:
+            heat = np.take(heat, channel, axis)
+        return stack._replace(data=heat, channel_axis=None, channels=(channel % count,))
+    if reduce is not None:
+        if reduce not in tuple(Reduction):
+            names = ", ".join(reduction.value for reduction in Reduction)
+            raise OptionError(f"--reduce must be one of {names}, got {reduce!r}")
+        if axis is not None:
+            heat = reduce_channels(heat, reduce, axis=axis)
+        return stack._replace(data=heat, channel_axis=None, channels=None)
+    if not single:
+        return stack._replace(channels=tuple(range(count)))
+    if count > 1:
+        raise OptionError(
+            f"{source} has {count} channels (shape {heat.shape}); pick one with "
+            f"--channel K (0..{count - 1}) or combine them with "
+            "--reduce mean|max|l2|sum"
+        )
+    if axis is not None:
+        heat = np.take(heat, 0, axis)
+    return stack._replace(data=heat, channel_axis=None, channels=(0,))
+
+
+def _slice_text(channels: slice) -> str:
+    parts = [channels.start, channels.stop] + (
+        [] if channels.step is None else [channels.step]
+    )
+    return ":".join("" if part is None else str(part) for part in parts)
+
+
+def _feature_heat(
+    source: Path, key: str | None, max_bytes: int | None = None
+) -> tuple[Any, int | None, str]:
+    features = read_feature_arrays(source, max_bytes=max_bytes)
+    feature = _choose_entry(source, features, key)
     axes = feature.layout[len(feature.layout) - feature.data.ndim :]
     channel_axis = axes.index("C") if "C" in axes else None
     return feature.data, channel_axis, axes
@@ -144,36 +326,3 @@ def _image_heat(source: Path) -> tuple[np.ndarray, int | None, str]:
     if pixels.ndim == 3:
         return pixels, 0, "CHW"
     return pixels, None, "HW" if pixels.ndim == 2 else "?" * pixels.ndim
-
-
-def _select_channel(
-    source: Path,
-    heat: Any,
-    channel_axis: int | None,
-    channel: int | None,
-    reduce: str | None,
-) -> Any:
-    count = 1 if channel_axis is None else heat.shape[channel_axis]
-    if channel is not None:
-        if not -count <= channel < count:
-            raise OptionError(
-                f"--channel {channel} is out of range: {source} has {count} "
-                f"channel(s), so use 0..{count - 1}"
-            )
-        return heat if channel_axis is None else np.take(heat, channel, channel_axis)
-    if reduce is not None:
-        if reduce not in tuple(Reduction):
-            names = ", ".join(reduction.value for reduction in Reduction)
-            raise OptionError(f"--reduce must be one of {names}, got {reduce!r}")
-        return (
-            heat
-            if channel_axis is None
-            else reduce_channels(heat, reduce, axis=channel_axis)
-        )
-    if count > 1:
-        raise OptionError(
-            f"{source} has {count} channels (shape {heat.shape}); pick one with "
-            f"--channel K (0..{count - 1}) or combine them with "
-            "--reduce mean|max|l2|sum"
-        )
-    return heat if channel_axis is None else np.take(heat, 0, channel_axis)

@@ -23,12 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from napari_heatoverlay.io.features import FEATURE_SUFFIXES
 from napari_heatoverlay.io.heatmaps import (
     OptionError,
-    _feature_heat,
-    _image_heat,
-    _select_channel,
+    choose_channels,
+    read_heatmap_stack,
 )
 from napari_heatoverlay.io.images import (
     InputError,
@@ -262,15 +260,10 @@ def read_maps(
     >>> read_maps(path, reduce="sum").shape
     (20, 4, 6)
     """
-    source = Path(path)
-    if source.suffix.lower() in FEATURE_SUFFIXES:
-        heat, _, layout = _feature_heat(source, key)
-    elif key is not None:
-        raise OptionError(
-            f"{source} is an image file, which holds no named arrays: drop --key"
-        )
-    else:
-        heat, _, layout = _image_heat(source)
+    # the file's layout does not say which axis is time: (T, h, w) reads as
+    # "CHW"; a movie's channels are the second axis of (T, C, h, w) alone
+    stored = read_heatmap_stack(path, key=key, channel_axis=None)
+    source, heat, layout = stored.source, stored.data, stored.layout
     picked = channel is not None or reduce is not None
     if heat.ndim == 3 and picked:
         raise OptionError(
@@ -280,7 +273,12 @@ def read_maps(
         )
     if (heat.ndim == 2 and picked) or heat.ndim == 4:
         axis = 1 if heat.ndim == 4 else None
-        heat = _select_channel(source, heat, axis, channel, reduce)
+        heat = choose_channels(
+            stored._replace(channel_axis=axis),
+            channel=channel,
+            reduce=reduce,
+            single=True,
+        ).data
     if heat.ndim not in (2, 3):
         raise InputError(
             f"Cannot use {source} as the maps of a movie: it has shape {heat.shape} "
