@@ -895,6 +895,28 @@ def test_montage_of_a_channel_range_equals_montage(image_file, tmp_path):
     )
 
 
+def test_a_channel_range_may_start_with_a_minus_after_a_space(image_file, tmp_path):
+    image_path, image = image_file
+    features = make_heat(shape=(12, 6, 8))
+    np.save(tmp_path / "features.npy", features)
+    for words, chosen, labels in (
+        (["--channel", "-2:"], features[-2:], ["10", "11"]),
+        (["--channel", "-6:-1:2"], features[-6:-1:2], ["6", "8", "10"]),
+        (["--channel=-3::2"], features[-3::2], ["9", "11"]),
+    ):
+        out = tmp_path / "grid.png"
+        result = run(
+            image_path, tmp_path / "features.npy", "--montage", out, *words, "--force"
+        )
+        assert result.returncode == 0, result.stderr
+        np.testing.assert_array_equal(
+            iio.imread(out), montage(image, chosen, labels=labels)
+        )
+    # a flag after --channel is still a missing value, not a range
+    missing = run(image_path, tmp_path / "features.npy", "--channel", "-o", "x.png")
+    assert_one_line_error(missing, 2, "--channel", "expected one argument")
+
+
 def test_montage_mistakes(image_file, tmp_path):
     image_path, _ = image_file
     np.save(tmp_path / "features.npy", make_heat(shape=(12, 6, 8)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -171,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> main(["demo", "-o", "demo.png"])  # doctest: +SKIP
     0
     """
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = negative_slices_joined(list(sys.argv[1:] if argv is None else argv))
     demo = args[:1] == ["demo"]
     parser = build_demo_parser() if demo else build_parser()
     namespace = parser.parse_args(args[1:] if demo else args)
@@ -259,7 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K",
         type=channel_choice,
         help="use channel K of a (C, h, w) or (N, C, h, w) map (negative: from "
-        "the end); for --montage also channels A:B[:S], as a Python slice",
+        "the end); for --montage also channels A:B[:S], as a Python slice "
+        "(--channel -4: the last four)",
     )
     channels.add_argument(
         "--reduce",
@@ -423,6 +425,48 @@ def channel_choice(text: str) -> int | slice:
         f"must be a channel K or channels A:B[:S] (whole numbers, step not 0), "
         f"got {text!r}"
     )
+
+
+#: A channel range that starts with a minus (``-2:``, ``-8::2``, ``-4:-1``):
+#: argparse takes it for a flag, as it is no negative number.
+_NEGATIVE_SLICE = re.compile(r"-\d+:-?\d*(?::-?\d*)?")
+
+
+def negative_slices_joined(argv: list[str]) -> list[str]:
+    """``--channel -2:`` as ``--channel=-2:``, which argparse reads.
+
+    argparse reads a word that starts with ``-`` as a flag unless it is a
+    negative number, so ``--channel -2:`` would fail with "expected one
+    argument". Only a word right after ``--channel`` that is a channel range
+    starting with a minus is joined: no flag looks like one, so a command
+    line that worked before means what it meant (and after ``--``, nothing
+    is touched).
+
+    Examples
+    --------
+    >>> negative_slices_joined(["a.png", "f.npy", "--channel", "-2:", "-o", "x"])
+    ['a.png', 'f.npy', '--channel=-2:', '-o', 'x']
+    >>> negative_slices_joined(["--channel", "-1", "--channel", "-o"])
+    ['--channel', '-1', '--channel', '-o']
+    """
+    joined: list[str] = []
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            joined.append(word)
+            joined.extend(words)
+            break
+        if word == "--channel":
+            value = next(words, None)
+            if value is not None and _NEGATIVE_SLICE.fullmatch(value):
+                joined.append(f"--channel={value}")
+                continue
+            joined.append(word)
+            if value is not None:
+                joined.append(value)
+            continue
+        joined.append(word)
+    return joined
 
 
 def contour_levels(text: str) -> tuple[float, ...]:
