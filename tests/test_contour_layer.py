@@ -236,3 +236,37 @@ def test_export_montage_of_one_map_says_why_and_asks_nothing(
     messages = [n.message for n in notification_manager.records[seen:]]
     assert asked == []
     assert any("Export montage needs channels" in m for m in messages), messages
+
+
+def test_large_grids_are_traced_in_a_worker_and_the_newest_slice_wins(
+    make_napari_viewer, qtbot
+):
+    from scipy import ndimage
+
+    from napari_heatoverlay.plugin.contour_layer import SYNC_SAMPLES, tracing_samples
+
+    viewer = make_napari_viewer()
+    rng = np.random.default_rng(5)
+    stack = ndimage.gaussian_filter(rng.normal(size=(3, 1100, 1100)), (0, 60, 60))
+    image = np.zeros((1100, 1100), dtype=np.uint8)
+    viewer.add_image(image, name="photo")
+    viewer.add_image(stack, name="heat")
+    widget = _dock(viewer)
+    widget.image.value, widget.heatmap.value = (
+        viewer.layers["photo"],
+        viewer.layers["heat"],
+    )
+    plan = widget._plan()
+    assert tracing_samples(plan) > SYNC_SAMPLES
+    widget.contours.value = "0.5"
+    assert widget.contour_lines.busy  # the UI thread did not wait
+    for k in (1, 2, 0, 2):  # the user scrubs while it traces
+        viewer.dims.set_current_step(0, k)
+    qtbot.waitUntil(lambda: not widget.contour_lines.busy, timeout=30000)
+    (layer,) = _contour_layers(viewer)
+    low, high = float(stack.min()), float(stack.max())
+    expected = contours(stack[2], [0.5], shape=image.shape, vmin=low, vmax=high)[0.5]
+    assert len(layer.data) == len(expected) >= 1
+    for got, want in zip(layer.data, expected, strict=True):
+        np.testing.assert_allclose(got[:, 0], 2)
+        np.testing.assert_allclose(got[:, 1:], want, atol=1e-9)

@@ -20,7 +20,7 @@ import numpy as np
 
 import napari_heatoverlay.engine.inputs as _inputs
 from napari_heatoverlay.engine.colormap import colormap_lut
-from napari_heatoverlay.engine.contours import trace
+from napari_heatoverlay.engine.contours import MAX_SAMPLES, REFINE, trace
 from napari_heatoverlay.engine.normalize import Window, compute_window
 from napari_heatoverlay.plugin.plan import OverlayPlan
 
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 ROLE = "contours"
 #: Line width in screen pixels when the whole image fills a 1000-pixel view.
 SCREEN_WIDTH = 2.5
+#: Tracing grids up to this many samples (about 60 ms) are traced on the UI
+#: thread; larger ones in a worker, so the slider never waits for them.
+SYNC_SAMPLES = 2**20
 
 
 def plan_window(plan: OverlayPlan) -> Window:
@@ -205,8 +208,26 @@ def _default_width(plan: OverlayPlan) -> float:
     return SCREEN_WIDTH * extent / 1000.0
 
 
+def tracing_samples(plan: OverlayPlan) -> int:
+    """Samples of the grid :func:`slice_contours` traces on (the work).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> plan = SimpleNamespace(shape=(4096, 4096, 3), heatmap=np.zeros((14, 14)))
+    >>> tracing_samples(plan)  # 16 samples per map pixel
+    50176
+    """
+    rows, cols = plan.shape[-3:-1]
+    h, w = plan.heatmap.shape[-2:]
+    return min(min(rows, h * REFINE) * min(cols, w * REFINE), MAX_SAMPLES)
+
+
 class ContourLines:
     """Keeps a pair's contour layer in step with the widget and the slider.
+
+    Small work is traced at once; a grid over :data:`SYNC_SAMPLES` is traced
+    in a worker (one at a time; the newest request wins) and shown when done.
 
     Parameters
     ----------
@@ -223,7 +244,14 @@ class ContourLines:
         self._levels: tuple[float, ...] = ()
         self._window: Window | None = None
         self._shown: tuple[int, ...] | None = None
+        self._worker: Any = None
+        self._closed = False
         viewer.dims.events.current_step.connect(self._on_step)
+
+    @property
+    def busy(self) -> bool:
+        """Whether a worker is tracing."""
+        return self._worker is not None
 
     def update(self, plan: OverlayPlan | None, levels: tuple[float, ...]) -> None:
         """Trace `levels` of `plan` for the shown slice (no levels: remove
@@ -255,7 +283,9 @@ class ContourLines:
         self._plan, self._levels, self._window, self._shown = None, (), None, None
 
     def close(self) -> None:
-        """Stop following the slider (the layer stays)."""
+        """Stop following the slider and drop a tracing in flight (the layer
+        stays)."""
+        self._closed = True
         self._viewer.dims.events.current_step.disconnect(self._on_step)
 
     def _on_step(self, event: Any = None) -> None:
@@ -264,16 +294,56 @@ class ContourLines:
 
     def _draw(self) -> None:
         plan = self._plan
-        assert plan is not None
+        if plan is None or self._closed:
+            return
         index = plan.index_at(self._viewer.dims.point)
-        if index == self._shown:
+        if index == self._shown or self._worker is not None:
+            return  # a worker in flight draws the newest request when done
+        levels, window = self._levels, self._window
+        if tracing_samples(plan) > SYNC_SAMPLES:
+            from napari.qt.threading import create_worker
+
+            self._worker = create_worker(
+                _trace, plan, index, levels, window, _progress=False
+            )
+            self._worker.returned.connect(self._on_traced)
+            self._worker.errored.connect(self._on_failed)
+            self._worker.start()
             return
         try:
-            if self._window is None:
-                self._window = plan_window(plan)
-            lines = slice_contours(plan, index, self._levels, self._window)
-            show_contours(self._viewer, plan, index, lines)
+            self._on_traced(_trace(plan, index, levels, window))
         except (TypeError, ValueError, MemoryError) as error:
+            self._report(error)
+
+    def _on_traced(self, traced: tuple) -> None:
+        """Show a tracing if it is still wanted, then trace the newest request."""
+        plan, index, levels, window, lines = traced
+        self._worker = None
+        if self._closed or plan is not self._plan or levels != self._levels:
+            self._draw()  # the widget asked for something else meanwhile
+            return
+        self._window = window
+        try:
+            show_contours(self._viewer, plan, index, lines)
+        except (TypeError, ValueError) as error:
             self._report(error)
             return
         self._shown = index
+        self._draw()  # the slider may have moved on
+
+    def _on_failed(self, error: Exception) -> None:
+        self._worker = None
+        if not self._closed:
+            self._report(error)
+
+
+def _trace(
+    plan: OverlayPlan,
+    index: tuple[int, ...],
+    levels: tuple[float, ...],
+    window: Window | None,
+) -> tuple:
+    """Trace one slice (thread-safe: plain arrays in, plain arrays out)."""
+    if window is None:
+        window = plan_window(plan)
+    return plan, index, levels, window, slice_contours(plan, index, levels, window)
