@@ -11,6 +11,7 @@ from napari_heatoverlay.plugin.geometry import (
     heatmap_window,
     nan_padding,
     result_transform,
+    window_padding,
 )
 
 
@@ -41,6 +42,31 @@ def test_world_placed_heatmap_window_rounds_to_heatmap_pixels():
     heat = Image(np.zeros((4, 12)), scale=(10, 10), translate=(4.5, -5.5))
     # rows 0..3 cover image rows 0..39; the window runs two rows past the end
     assert heatmap_window(image, heat, (60, 90), (4, 12)) == ((0, 6), (1, 10))
+
+
+def test_a_volume_window_follows_depth_as_in_plane():
+    volume = Image(np.zeros((40, 64, 64)), scale=(2, 1, 1), translate=(6, 0, 0))
+    # stretched along depth (identity there), placed in-plane
+    heat = Image(np.zeros((5, 8, 8)), scale=(1, 8, 8), translate=(0, 3.5, 3.5))
+    assert heatmap_window(volume, heat, (40, 64, 64), (5, 8, 8)) == (
+        (0, 5),
+        (0, 8),
+        (0, 8),
+    )
+    # heat slice j covers image slices 12 + 4 j .. 15 + 4 j (world 30 + 8 j ...)
+    heat.scale, heat.translate = (8, 8, 8), (33, 3.5, 3.5)
+    window = heatmap_window(volume, heat, (40, 64, 64), (5, 8, 8))
+    assert window == ((-3, 7), (0, 8), (0, 8))
+    fitted = fit_field_of_view(np.ones((2, 5, 8, 8)), *window)
+    assert fitted.shape == (2, 10, 8, 8)
+    assert np.isnan(fitted[:, :3]).all() and np.isnan(fitted[:, 8:]).all()
+    assert not np.isnan(fitted[:, 3:8]).any()
+    assert window_padding(window, (5, 8, 8)) == [(3, 2), (0, 0), (0, 0)]
+    heat.translate = (500, 3.5, 3.5)
+    with pytest.raises(
+        ValueError, match=r"does not overlap image layer .* along depth"
+    ):
+        heatmap_window(volume, heat, (40, 64, 64), (5, 8, 8))
 
 
 def test_heatmap_elsewhere_in_the_world_is_an_error():

@@ -1,9 +1,9 @@
 """Where a heatmap layer lies on an image layer, from their world transforms.
 
 Only scale and translate are followed (:func:`check_transform`).
-:func:`heatmap_window` finds the heatmap pixels that span the image's field
-of view and :func:`fit_field_of_view` cuts them out; :func:`result_transform`
-places the result; :func:`aligned_transform` moves a heatmap onto the image
+:func:`heatmap_window` finds the heatmap pixels (and, for a volume pair,
+slices) that span the image's field of view and :func:`fit_field_of_view`
+cuts them out; :func:`result_transform` places the result; :func:`aligned_transform` moves a heatmap onto the image
 (along depth too for a volume pair, see :mod:`~napari_heatoverlay.plugin.volume`).
 """
 
@@ -19,12 +19,12 @@ if TYPE_CHECKING:
     import napari.layers
 
 
-def fit_field_of_view(
-    heatmap: Any, rows: tuple[int, int], cols: tuple[int, int]
-) -> Any:
-    """Crop ``heatmap`` to ``rows`` x ``cols``, padding with NaN beyond its edges.
+def fit_field_of_view(heatmap: Any, *windows: tuple[int, int]) -> Any:
+    """Crop ``heatmap``'s last axes to ``windows``, padding with NaN beyond its edges.
 
-    NaN carries no heat, so the image shows where the heatmap has no data.
+    One half-open ``(start, stop)`` window per trailing axis: ``rows, cols``,
+    or ``depth, rows, cols`` for a volume. NaN carries no heat, so the image
+    shows where the heatmap has no data.
 
     Examples
     --------
@@ -32,19 +32,37 @@ def fit_field_of_view(
     >>> fit_field_of_view(np.ones((2, 2)), (0, 2), (-1, 2))
     array([[nan,  1.,  1.],
            [nan,  1.,  1.]], dtype=float32)
+    >>> fit_field_of_view(np.ones((2, 1, 1)), (1, 3), (0, 1), (0, 1))[:, 0, 0]
+    array([ 1., nan], dtype=float32)
     """
-    height, width = heatmap.shape[-2:]
-    cropped = heatmap[
-        ...,
-        max(rows[0], 0) : min(rows[1], height),
-        max(cols[0], 0) : min(cols[1], width),
-    ]
-    pad = nan_padding(rows, cols, (height, width))
-    if not any(pad):
+    size = heatmap.shape[-len(windows) :]
+    crop = (
+        slice(max(start, 0), min(stop, extent))
+        for (start, stop), extent in zip(windows, size, strict=True)
+    )
+    cropped = heatmap[(..., *crop)]
+    pad = window_padding(windows, size)
+    if not any(before or after for before, after in pad):
         return cropped
-    widths = [(0, 0)] * (heatmap.ndim - 2) + [pad[:2], pad[2:]]
+    widths = [(0, 0)] * (heatmap.ndim - len(windows)) + pad
     filled = cropped.astype(np.float32)
     return np.pad(filled, widths, constant_values=np.nan)
+
+
+def window_padding(
+    windows: tuple[tuple[int, int], ...], size: tuple[int, ...]
+) -> list[tuple[int, int]]:
+    """NaN entries before and after each axis of a window.
+
+    Examples
+    --------
+    >>> window_padding(((-2, 3), (-1, 4), (0, 5)), (4, 3, 3))
+    [(2, 0), (1, 1), (0, 2)]
+    """
+    return [
+        (max(-start, 0), max(stop - extent, 0))
+        for (start, stop), extent in zip(windows, size, strict=True)
+    ]
 
 
 def nan_padding(
@@ -57,12 +75,8 @@ def nan_padding(
     >>> nan_padding((-1, 4), (0, 5), (3, 3))
     (1, 1, 0, 2)
     """
-    return (
-        max(-rows[0], 0),
-        max(rows[1] - size[0], 0),
-        max(-cols[0], 0),
-        max(cols[1] - size[1], 0),
-    )
+    (top, bottom), (left, right) = window_padding((rows, cols), size)
+    return top, bottom, left, right
 
 
 def check_transform(layer: napari.layers.Layer) -> None:
@@ -98,27 +112,30 @@ def check_transform(layer: napari.layers.Layer) -> None:
 def heatmap_window(
     image_layer: napari.layers.Image,
     heatmap_layer: napari.layers.Image,
-    image_size: tuple[int, int],
-    heatmap_size: tuple[int, int],
-) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Heatmap rows and columns spanning the image's field of view.
+    image_size: tuple[int, ...],
+    heatmap_size: tuple[int, ...],
+) -> tuple[tuple[int, int], ...]:
+    """Heatmap rows and columns (and slices) spanning the image's field of view.
 
     A heatmap with an identity transform covers the image (the Grad-CAM
     convention); otherwise the two layers' world transforms say where it
-    lies, to the nearest heatmap pixel.
+    lies, to the nearest heatmap pixel. Given three sizes (a volume pair
+    baked in 3-D), depth is decided the same way on its own: a heatmap with
+    an identity transform along depth is stretched over the image's slices.
 
     Parameters
     ----------
     image_layer, heatmap_layer : napari.layers.Image
-        The two layers; only their last two axes' scale and translate count.
-    image_size, heatmap_size : (int, int)
-        The layers' (rows, columns).
+        The two layers; only their last two (or three) axes' scale and
+        translate count.
+    image_size, heatmap_size : tuple of int
+        The layers' (rows, columns), or (slices, rows, columns).
 
     Returns
     -------
-    rows, cols : (int, int)
-        Half-open; beyond the heatmap's edges where it does not cover the
-        whole image.
+    tuple of (int, int)
+        ``rows, cols`` (or ``depth, rows, cols``), each half-open; beyond
+        the heatmap's edges where it does not cover the whole image.
 
     Raises
     ------
@@ -133,13 +150,43 @@ def heatmap_window(
     >>> heat = Image(np.zeros((10, 12)), scale=(10, 10), translate=(-15.5, -5.5))
     >>> heatmap_window(image, heat, (60, 90), (10, 12))
     ((2, 8), (1, 10))
+    >>> volume, coarse = Image(np.zeros((8, 4, 4))), Image(np.zeros((3, 2, 2)))
+    >>> coarse.scale, coarse.translate = (2, 2, 2), (4.5, 0.5, 0.5)  # by hand
+    >>> heatmap_window(volume, coarse, (8, 4, 4), (3, 2, 2))
+    ((-2, 2), (0, 2), (0, 2))
     """
-    heat_scale = np.asarray(heatmap_layer.scale[-2:], dtype=float)
-    heat_translate = np.asarray(heatmap_layer.translate[-2:], dtype=float)
+    groups = [(-2, -1)] if len(image_size) == 2 else [(-3,), (-2, -1)]
+    windows: list[tuple[int, int]] = []
+    for axes in groups:
+        windows += _world_window(
+            image_layer,
+            heatmap_layer,
+            axes,
+            tuple(image_size[axis] for axis in axes),
+            tuple(heatmap_size[axis] for axis in axes),
+        )
+    return tuple(windows)
+
+
+def _world_window(
+    image_layer: napari.layers.Image,
+    heatmap_layer: napari.layers.Image,
+    axes: tuple[int, ...],
+    image_size: tuple[int, ...],
+    heatmap_size: tuple[int, ...],
+) -> list[tuple[int, int]]:
+    """:func:`heatmap_window` for one group of (negative) axes: the last two
+    (in-plane), or depth."""
+
+    def along(values: Any) -> np.ndarray:
+        return np.asarray([values[axis] for axis in axes], dtype=float)
+
+    heat_scale = along(heatmap_layer.scale)
+    heat_translate = along(heatmap_layer.translate)
     if np.allclose(heat_scale, 1) and np.allclose(heat_translate, 0):
-        return (0, heatmap_size[0]), (0, heatmap_size[1])
-    image_scale = np.asarray(image_layer.scale[-2:], dtype=float)
-    image_translate = np.asarray(image_layer.translate[-2:], dtype=float)
+        return [(0, int(size)) for size in heatmap_size]
+    image_scale = along(image_layer.scale)
+    image_translate = along(image_layer.translate)
     size = np.asarray(image_size, dtype=float)
     # pixel edges of the image's field of view, in heatmap pixel-edge units
     first = (image_translate - image_scale / 2 - heat_translate) / heat_scale + 0.5
@@ -149,13 +196,14 @@ def heatmap_window(
     start = np.floor(first + 0.5).astype(int)
     stop = np.maximum(np.floor(last + 0.5).astype(int), start + 1)
     if np.any(stop <= 0) or np.any(start >= np.asarray(heatmap_size)):
+        where = "along depth" if len(image_size) == 1 else "in world coordinates"
         raise ValueError(
             f"heatmap layer {heatmap_layer.name!r} does not overlap image layer "
-            f"{image_layer.name!r} in world coordinates; use Layers > Visualize > "
+            f"{image_layer.name!r} {where}; use Layers > Visualize > "
             "Align heatmap to image, or reset the heatmap's scale and translate "
             "to 1 and 0 so that it is stretched over the image"
         )
-    return (int(start[0]), int(stop[0])), (int(start[1]), int(stop[1]))
+    return [(int(a), int(b)) for a, b in zip(start, stop, strict=True)]
 
 
 def result_transform(
