@@ -1,5 +1,7 @@
 """plan_overlay: two napari layers read into a plan, and its geometry."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from napari.layers import Image
@@ -171,3 +173,32 @@ def test_order_pair_prefers_roles_then_rgb_then_size():
     assert order_pair(photo, tagged) == (tagged, photo)
     twin = Image(np.zeros((40, 60)), name="twin")
     assert order_pair(big, twin) == (big, twin)  # a tie keeps the order
+
+
+def test_a_volume_pair_is_planned_in_3d_and_a_lazy_plan_keeps_maps_whole():
+    volume = Image(rng.random((16, 24, 24)).astype(np.float32), name="volume")
+    heat = Image(rng.random((4, 3, 3)).astype(np.float32), name="heat")
+    plan = plan_overlay(volume, heat)
+    assert plan.options.spatial_dims == 3
+    assert (plan.depth, plan.windows) == ((0, 4), ((0, 4), (0, 3), (0, 3)))
+    assert (plan.shape, plan.lead) == ((16, 24, 24, 3), (16,))
+    eager = plan.compute()
+    expected = overlay(
+        volume.data,
+        heat.data,
+        spatial_dims=3,
+        colormap=heat.colormap,
+        image_range=tuple(volume.contrast_limits),
+    )
+    np.testing.assert_array_equal(eager, expected)
+    lazy = replace(plan, lazy=True).compute()
+    np.testing.assert_array_equal(lazy.compute(), eager)
+    # a stack of equal depths stays a stack of 2-D pairs
+    stack = plan_overlay(volume, Image(rng.random((16, 3, 3))))
+    assert stack.options.spatial_dims == 2 and stack.depth is None
+
+
+def test_spatial_dims_3_needs_two_volumes():
+    photo = Image(np.zeros((20, 30)), name="photo")
+    with pytest.raises(ValueError, match="spatial_dims=3 needs a"):
+        plan_overlay(photo, Image(np.ones((2, 4, 4))), spatial_dims=3)

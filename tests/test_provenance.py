@@ -69,6 +69,22 @@ def test_snippet_reproduces_a_cropped_and_padded_overlay(pair):
     np.testing.assert_array_equal(_run(code, image, heat), plan.compute())
 
 
+def test_snippet_of_a_volume_reproduces_its_3d_bake_and_depth_window():
+    volume = Image(rng.random((24, 32, 32)).astype(np.float32), name="volume")
+    heat = Image(rng.random((2, 3, 4, 4)).astype(np.float32), name="heat")
+    heat.scale, heat.translate = (1, 4, 8, 8), (0, 9.5, 3.5, 3.5)  # part of depth
+    plan = plan_overlay(volume, heat, interpolation="cubic")
+    assert plan.depth == (-2, 4) and plan.shape == (2, 24, 32, 32, 3)
+    record = provenance_record(plan)
+    assert record["heatmap_window"]["depth"] == [-2, 4]
+    assert record["parameters"]["spatial_dims"] == 3
+    code = snippet(plan)
+    assert "heatmap = heatmap[" not in code  # nothing to crop, only to pad
+    assert "[(0, 0)] * (heatmap.ndim - 3) + [(2, 1), (0, 0), (0, 0)]" in code
+    assert "spatial_dims=3" in code
+    np.testing.assert_array_equal(_run(code, volume, heat), plan.compute())
+
+
 def test_snippet_of_a_custom_napari_colormap_runs_in_a_new_process(pair, tmp_path):
     image, heat = pair
     # napari registers the name for this session only

@@ -15,6 +15,7 @@ import numpy as np
 
 import napari_heatoverlay.engine.inputs as _inputs
 from napari_heatoverlay.plugin.plan import OverlayPlan
+from napari_heatoverlay.plugin.volume import heat_on_image_depth
 
 #: Of a pyramid, the finest level at most this many pixels on a side is drawn.
 FIGURE_MAX_SIDE = 4096
@@ -71,7 +72,8 @@ def save_figure(plan: OverlayPlan, world_point: tuple[float, ...], path: Path) -
 
     image, heatmap, index = figure_inputs(plan, world_point)
     label = plan.sources["heatmap"]["name"]
-    options = plan.options.as_kwargs()
+    # a volume's heat comes resampled onto the image's slices: one 2-D pair
+    options = {**plan.options.as_kwargs(), "spatial_dims": 2}
     figure(image, heatmap, index=index, label=label, **options).savefig(path)
 
 
@@ -81,7 +83,9 @@ def figure_inputs(
     """The 2-D image, the fitted heatmap and its index for the shown slice.
 
     Of a pyramid, the finest level at most :data:`FIGURE_MAX_SIDE` pixels on
-    a side is drawn.
+    a side is drawn. For a 3-D bake the heatmap is resampled along depth
+    onto the image's slices (:func:`~napari_heatoverlay.plugin.volume.heat_on_image_depth`),
+    so the figure's window is that of the heat on the image's slices.
     """
     spatial_ndim = 3 if plan.options.rgb else 2
     levels = plan.image if plan.multiscale else [plan.image]
@@ -95,4 +99,7 @@ def figure_inputs(
     image_lead = image.shape[: image.ndim - spatial_ndim]
     image = np.asarray(image[_inputs.source_index(index, image_lead)])
     heatmap = np.asarray(plan.fitted_heatmap())
+    if plan.options.spatial_dims == 3:
+        order = plan.options.interpolation.order
+        heatmap = heat_on_image_depth(heatmap, plan.lead[-1], order)
     return image, heatmap, _inputs.source_index(index, heatmap.shape[:-2]) or None

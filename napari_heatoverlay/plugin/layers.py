@@ -146,7 +146,9 @@ def add_overlay(
         translate 0) it is stretched over the image's field of view (the
         Grad-CAM convention); otherwise the layers' scale and translate say
         where it lies, and it is cropped or NaN-padded (to the nearest heatmap
-        pixel) to the image's field of view.
+        pixel) to the image's field of view. A coarser (z, h, w) map over a
+        (Z, Y, X) image is resampled in 3-D (``spatial_dims=3``), and its
+        depth follows the layers' transforms the same way.
     **overlay_kwargs
         Options of :func:`napari_heatoverlay.overlay` (``mode``, ``alpha``,
         ``colormap``, ``norm``, ``threshold``, ...).
@@ -154,8 +156,9 @@ def add_overlay(
     Returns
     -------
     napari.layers.Image
-        The result: uint8 RGB with the image's scale and translate; leading
-        axes become sliders; lazy (dask) above
+        The result: uint8 RGB with the image's scale and translate (a
+        volume's depth too, so its slider lines up); leading axes become
+        sliders; lazy (dask) above
         :data:`~napari_heatoverlay.plugin.plan.MEMORY_BUDGET` bytes or for
         dask inputs; multiscale for a multiscale image. Its
         ``metadata["heatoverlay"]`` records the sources, the parameters and a

@@ -4,10 +4,11 @@
 arrays and plain values, never layers, so :meth:`OverlayPlan.compute` may run
 in a worker thread. :func:`order_pair` tells which of two layers is the image.
 
-A (Z, Y, X) volume with a coarser (z, h, w) heatmap is baked slice by slice
-in 2-D: each image slice takes the heat slice covering it, nearest along
-depth (:func:`~napari_heatoverlay.plugin.volume.depth_index`); the engine
-resamples only the last two axes.
+A (Z, Y, X) volume with a coarser (z, h, w) heatmap (a volume pair,
+:func:`~napari_heatoverlay.plugin.volume.is_volume_pair`) is baked in 3-D:
+the plan holds a depth window as well as rows and columns (the layers' world
+transforms say which heat slices span the image's depth, as in-plane), and
+the engine resamples the heatmap along z too (``spatial_dims=3``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from napari_heatoverlay.plugin.geometry import (
     result_transform,
 )
 from napari_heatoverlay.plugin.style import own_colormap
-from napari_heatoverlay.plugin.volume import depth_index, is_volume_pair, pick_depth
+from napari_heatoverlay.plugin.volume import is_volume_pair, spatial_shape
 
 if TYPE_CHECKING:
     import napari.layers
@@ -63,9 +64,10 @@ class OverlayPlan:
         Whether the result is a dask array (over budget or dask input).
     multiscale : bool
         Whether the image, hence the result, is a pyramid.
-    depth : tuple of int or None
-        For a volume pair, the heat slice each image slice takes (``-1``:
-        none, no heat); None otherwise.
+    depth : (int, int) or None
+        For a 3-D bake (``options.spatial_dims == 3``, chosen for a volume
+        pair), the heat slices, half-open and possibly beyond the heatmap's
+        ends, that span the image's depth; None for a 2-D bake.
     """
 
     image: Any
@@ -79,7 +81,7 @@ class OverlayPlan:
     translate: tuple[float, ...]
     lazy: bool
     multiscale: bool
-    depth: tuple[int, ...] | None = None
+    depth: tuple[int, int] | None = None
 
     @property
     def lead(self) -> tuple[int, ...]:
@@ -91,13 +93,16 @@ class OverlayPlan:
         """Default name of the result layer."""
         return f"{self.sources['heatmap']['name']} over {self.sources['image']['name']}"
 
+    @property
+    def windows(self) -> tuple[tuple[int, int], ...]:
+        """``rows, cols``, or ``depth, rows, cols`` for a 3-D bake."""
+        planes = (self.rows, self.cols)
+        return planes if self.depth is None else (self.depth, *planes)
+
     def fitted_heatmap(self) -> Any:
         """The heatmap cropped or NaN-padded to the image's field of view
-        (and, for a volume pair, its slices picked for the image's)."""
-        heatmap = self.heatmap
-        if self.depth is not None:
-            heatmap = pick_depth(heatmap, np.asarray(self.depth))
-        return fit_field_of_view(heatmap, self.rows, self.cols)
+        (for a 3-D bake, along depth too)."""
+        return fit_field_of_view(self.heatmap, *self.windows)
 
     def compute(self) -> Any:
         """Blend; a NumPy array, a dask array, or a list of either (multiscale)."""
@@ -105,8 +110,11 @@ class OverlayPlan:
         if self.lazy and not _inputs.is_dask(heatmap):
             import dask.array as da
 
+            # one chunk per map: the 3-D path resamples a whole (z, h, w)
+            # map along z in one task, the 2-D path one (h, w) slice
+            whole = len(self.windows)
             heatmap = da.from_array(
-                heatmap, chunks=(1,) * (heatmap.ndim - 2) + (-1, -1)
+                heatmap, chunks=(1,) * (heatmap.ndim - whole) + (-1,) * whole
             )
         return render(self.image, heatmap, self.options)
 
@@ -138,9 +146,10 @@ def plan_overlay(
 
     The options are validated here, once. Unless given, ``colormap`` is the
     heatmap layer's and ``image_range`` the image layer's contrast limits
-    (none for RGB uint8); ``rgb`` is always the image layer's. A volume
-    pair (:func:`~napari_heatoverlay.plugin.volume.is_volume_pair`) gets a
-    :attr:`OverlayPlan.depth`.
+    (none for RGB uint8); ``rgb`` is always the image layer's.
+    ``spatial_dims`` is 3 for a volume pair
+    (:func:`~napari_heatoverlay.plugin.volume.is_volume_pair`), else 2; with
+    3 the plan gets a depth window (:attr:`OverlayPlan.depth`).
 
     Parameters
     ----------
@@ -193,16 +202,25 @@ def plan_overlay(
             f"heatmap layer {heatmap_layer.name!r} must be at least 2-D, "
             f"got shape {heatmap.shape}"
         )
-    rgb = options.rgb
-    spatial = levels[0].shape[-3:-1] if rgb else levels[0].shape[-2:]
-    image_lead = levels[0].shape[: len(levels[0].shape) - 2 - rgb]
-    heat_lead = heatmap.shape[:-2]
-    depth = None
-    if is_volume_pair(image_layer, heatmap_layer):
-        depth = tuple(int(i) for i in depth_index(image_layer, heatmap_layer))
-        heat_lead = (*heat_lead[:-1], len(depth))
+    axes = options.spatial_dims
+    image_shape = spatial_shape(image_layer)
+    if heatmap.ndim < axes or len(image_shape) < axes:
+        raise ValueError(
+            f"spatial_dims={axes} needs a (Z, Y, X) image layer and a (z, h, w) "
+            f"heatmap layer, got {image_layer.name!r} of spatial shape "
+            f"{image_shape} and {heatmap_layer.name!r} of shape {heatmap.shape}; "
+            "leave spatial_dims out to let the layers decide"
+        )
+    spatial = image_shape[-axes:]
+    image_lead = image_shape[:-axes]
+    heat_lead = heatmap.shape[:-axes]
+    _check_depths(image_layer, heatmap_layer, options)
     lead = _inputs.leading_shape(image_lead, heat_lead)
-    rows, cols = heatmap_window(image_layer, heatmap_layer, spatial, heatmap.shape[-2:])
+    *depth, rows, cols = heatmap_window(
+        image_layer, heatmap_layer, spatial, heatmap.shape[-axes:]
+    )
+    lead = (*lead, *spatial[:-2])  # a 3-D bake's depth is a slider axis too
+    spatial = spatial[-2:]
     shape = (*lead, *spatial, 3)
     nbytes = math.prod(shape) * (4 / 3 if image_layer.multiscale else 1)
     lazy = nbytes > MEMORY_BUDGET or any(
@@ -224,8 +242,24 @@ def plan_overlay(
         translate=translate,
         lazy=lazy,
         multiscale=bool(image_layer.multiscale),
-        depth=depth,
+        depth=depth[0] if depth else None,
     )
+
+
+def _check_depths(
+    image_layer: napari.layers.Image,
+    heatmap_layer: napari.layers.Image,
+    options: OverlayOptions,
+) -> None:
+    """Refuse a volume pair baked in 2-D: its depths cannot broadcast."""
+    if options.spatial_dims == 2 and is_volume_pair(image_layer, heatmap_layer):
+        heat_depth = spatial_shape(heatmap_layer)[-3]
+        image_depth = spatial_shape(image_layer)[-3]
+        raise ValueError(
+            f"heatmap layer {heatmap_layer.name!r} has {heat_depth} slices over "
+            f"the {image_depth} of image layer {image_layer.name!r}: a coarse "
+            "volume map is overlaid in 3-D; leave spatial_dims out (or pass 3)"
+        )
 
 
 def _layer_options(
@@ -237,11 +271,13 @@ def _layer_options(
     """`overlay_kwargs`, with what the layers show filling the gaps, validated.
 
     The colormap is the heatmap layer's own one, also while the preview
-    restyles the layer.
+    restyles the layer; a volume pair is baked in 3-D.
     """
     rgb = bool(image_layer.rgb)
     resolved = {**overlay_kwargs, "rgb": rgb}
     resolved.setdefault("colormap", own_colormap(heatmap_layer))
+    volume = is_volume_pair(image_layer, heatmap_layer)
+    resolved.setdefault("spatial_dims", 3 if volume else 2)
     if "image_range" not in overlay_kwargs:
         is_rgb_uint8 = rgb and finest_image.dtype == np.uint8
         resolved["image_range"] = (

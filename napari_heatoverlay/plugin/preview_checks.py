@@ -64,6 +64,7 @@ def display_problem(
     return (
         _heatmap_problem(heatmap_layer)
         or _placement_problem(image_layer, heatmap_layer)
+        or _depth_problem(plan, image_layer, heatmap_layer)
         or _image_problem(image_layer, plan)
         or _order_problem(viewer, image_layer, heatmap_layer)
     )
@@ -105,6 +106,52 @@ def _placement_problem(
         return (
             "the heatmap is finer than the image, and the bake smooths it first "
             "(anti-aliasing)"
+        )
+    return ""
+
+
+def _depth_problem(
+    plan: OverlayPlan,
+    image_layer: napari.layers.Image,
+    heatmap_layer: napari.layers.Image,
+) -> str:
+    """A 3-D bake interpolates between heat slices; napari shows, on each
+    image slice, the heat slice nearest in world coordinates.
+
+    Measured on a (40, 64, 64) volume with an aligned (5, 8, 8) map, scaled
+    mode: with "nearest" preview and bake differ by 1 grey level at the
+    99th percentile (2 at most) on every slice; with "linear" by up to 13
+    at the 95th percentile and 97 at most, between heat slice centres.
+    """
+    if plan.depth is None:
+        return ""
+    if plan.options.interpolation.order != 0:
+        return (
+            "napari shows a heat volume's slices nearest along depth, and the "
+            "bake interpolates between them (interpolation 'nearest' previews)"
+        )
+    from napari_heatoverlay.engine.resample import AxisPlan
+
+    start, stop = plan.depth
+    image_depth = plan.lead[-1]
+    baked = start + AxisPlan(stop - start, image_depth, 0).nearest()
+    world = float(image_layer.translate[-3]) + float(image_layer.scale[-3]) * (
+        np.arange(image_depth)
+    )
+    position = (world - float(heatmap_layer.translate[-3])) / float(
+        heatmap_layer.scale[-3]
+    )
+    shown = np.round(position).astype(int)  # as napari slices a layer
+    heat_depth = spatial_shape(heatmap_layer)[-3]
+    outside = (baked < 0) | (baked >= heat_depth)
+    if not np.array_equal(
+        np.where(outside, -1, baked),
+        np.where((shown < 0) | (shown >= heat_depth), -1, shown),
+    ):
+        return (
+            "napari would show a different heat slice than the bake takes on "
+            "some image slices (the heat slices do not line up with whole image "
+            "slices)"
         )
     return ""
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from napari_heatoverlay import __version__
-from napari_heatoverlay.plugin.geometry import nan_padding
+from napari_heatoverlay.plugin.geometry import window_padding
 from napari_heatoverlay.plugin.plan import OverlayPlan
 
 
@@ -28,7 +28,8 @@ def provenance_record(plan: OverlayPlan) -> dict[str, Any]:
     -------
     dict
         ``role`` ("overlay"), ``sources`` and ``source_ids`` (by role),
-        ``heatmap_window`` (the heatmap rows and columns used),
+        ``heatmap_window`` (the heatmap rows and columns used, and
+        ``depth``, its slices, for a 3-D bake),
         ``parameters`` (the ``overlay()`` keywords, the colormap by name),
         ``version`` and ``snippet``.
 
@@ -50,11 +51,29 @@ def provenance_record(plan: OverlayPlan) -> dict[str, Any]:
         "role": "overlay",
         "sources": {role: source["name"] for role, source in plan.sources.items()},
         "source_ids": {role: source["id"] for role, source in plan.sources.items()},
-        "heatmap_window": {"rows": list(plan.rows), "cols": list(plan.cols)},
+        "heatmap_window": heatmap_window_record(plan),
         "parameters": parameters,
         "version": __version__,
         "snippet": snippet(plan),
     }
+
+
+def heatmap_window_record(plan: OverlayPlan) -> dict[str, list[int]]:
+    """The heatmap window of `plan` as JSON-friendly lists.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari.layers import Image
+    >>> from napari_heatoverlay.plugin.plan import plan_overlay
+    >>> volume, coarse = Image(np.zeros((8, 4, 4))), Image(np.ones((2, 2, 2)))
+    >>> heatmap_window_record(plan_overlay(volume, coarse))
+    {'rows': [0, 2], 'cols': [0, 2], 'depth': [0, 2]}
+    """
+    record = {"rows": list(plan.rows), "cols": list(plan.cols)}
+    if plan.depth is not None:
+        record["depth"] = list(plan.depth)
+    return record
 
 
 def snippet(plan: OverlayPlan) -> str:
@@ -77,26 +96,8 @@ def snippet(plan: OverlayPlan) -> str:
     """
     kwargs = plan.options.as_kwargs()
     colormap, imports = colormap_source(kwargs["colormap"])
-    height, width = plan.heatmap.shape[-2:]
-    (r0, r1), (c0, c1) = (
-        (max(start, 0), min(stop, size))
-        for (start, stop), size in ((plan.rows, height), (plan.cols, width))
-    )
-    steps = depth_steps(plan.depth)
-    if steps:
-        imports = ["import numpy as np", *imports]
-    if (r0, r1, c0, c1) != (0, height, 0, width):
-        steps.append(f"heatmap = heatmap[..., {r0}:{r1}, {c0}:{c1}]")
-    pad = nan_padding(plan.rows, plan.cols, (height, width))
-    if any(pad):
-        imports = ["import numpy as np", *imports]
-        steps += [
-            "heatmap = np.pad(",
-            "    np.asarray(heatmap, dtype=np.float32),",
-            f"    [(0, 0)] * (heatmap.ndim - 2) + [{pad[:2]}, {pad[2:]}],",
-            "    constant_values=np.nan,",
-            ")",
-        ]
+    steps, window_imports = window_steps(plan.windows, plan.heatmap.shape)
+    imports = [*window_imports, *imports]
     arguments = "".join(
         f"    {key}={colormap if key == 'colormap' else repr(value)},\n"
         for key, value in kwargs.items()
@@ -114,28 +115,43 @@ def snippet(plan: OverlayPlan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def depth_steps(depth: tuple[int, ...] | None) -> list[str]:
-    """Code that picks a volume heatmap's slices for the image's (none if None).
+def window_steps(
+    windows: tuple[tuple[int, int], ...], shape: tuple[int, ...]
+) -> tuple[list[str], list[str]]:
+    """Code that crops and NaN-pads ``heatmap`` to `windows`, and its imports.
+
+    `windows` are the plan's (:attr:`~napari_heatoverlay.plugin.plan.OverlayPlan.windows`):
+    rows and columns, and depth first for a 3-D bake; `shape` the heatmap's.
 
     Examples
     --------
-    >>> depth_steps((0, 0, 1))
-    ['depth = [0, 0, 1]', 'heatmap = np.asarray(heatmap)[..., depth, :, :]']
-    >>> depth_steps((-1, 0))[1]
-    'blank = np.full((*heatmap.shape[:-3], 1, *heatmap.shape[-2:]), np.nan)'
+    >>> window_steps(((0, 4), (0, 6)), (4, 6))
+    ([], [])
+    >>> window_steps(((-1, 2), (0, 4), (1, 6)), (3, 4, 6))[0][0]
+    'heatmap = heatmap[..., 0:2, 0:4, 1:6]'
     """
-    if depth is None:
-        return []
-    steps = [f"depth = {list(depth)}"]
-    if min(depth) >= 0:
-        return [*steps, "heatmap = np.asarray(heatmap)[..., depth, :, :]"]
-    return [
-        *steps,
-        "blank = np.full((*heatmap.shape[:-3], 1, *heatmap.shape[-2:]), np.nan)",
-        "heatmap = np.concatenate(",
-        "    [np.asarray(heatmap, dtype=np.float32), blank.astype(np.float32)], axis=-3",
-        ")[..., depth, :, :]",
+    size = shape[-len(windows) :]
+    crop = [
+        (max(start, 0), min(stop, extent))
+        for (start, stop), extent in zip(windows, size, strict=True)
     ]
+    steps: list[str] = []
+    imports: list[str] = []
+    if crop != [(0, extent) for extent in size]:
+        spans = ", ".join(f"{start}:{stop}" for start, stop in crop)
+        steps.append(f"heatmap = heatmap[..., {spans}]")
+    pad = window_padding(windows, size)
+    if any(before or after for before, after in pad):
+        imports.append("import numpy as np")
+        widths = ", ".join(repr(width) for width in pad)
+        steps += [
+            "heatmap = np.pad(",
+            "    np.asarray(heatmap, dtype=np.float32),",
+            f"    [(0, 0)] * (heatmap.ndim - {len(windows)}) + [{widths}],",
+            "    constant_values=np.nan,",
+            ")",
+        ]
+    return steps, imports
 
 
 def colormap_name(colormap: Any) -> str:

@@ -1,10 +1,12 @@
-"""A volume image with a coarser volume heatmap: which heat slice goes where.
+"""A volume image with a coarser volume heatmap.
 
 A grey (Z, Y, X) image with a (z, h, w) heatmap, ``1 < z < Z``, is a volume
 pair (:func:`is_volume_pair`): alignment lines it up along depth too, and
-the bake, which resamples only the last two axes, takes for each image slice
-the heat slice covering it, nearest along depth (:func:`depth_index`,
-:func:`pick_depth`).
+the bake resamples the heatmap in 3-D (the engine's ``spatial_dims=3``),
+following the layers' world transforms along depth as in-plane
+(:func:`~napari_heatoverlay.plugin.geometry.heatmap_window`).
+:func:`heat_on_image_depth` gives the raw heat of each image slice, for a
+figure of one slice.
 """
 
 from __future__ import annotations
@@ -56,74 +58,33 @@ def is_volume_pair(
     return 1 < heat_shape[-3] < image_shape[-3]
 
 
-def depth_index(
-    image_layer: napari.layers.Image, heatmap_layer: napari.layers.Image
-) -> np.ndarray:
-    """For each image slice of a volume pair, the heat slice covering it.
+def heat_on_image_depth(heat: Any, depth: int, order: int) -> np.ndarray:
+    """`heat` (..., z, h, w) resampled along z to (..., depth, h, w), float32.
 
-    With an identity transform along depth the heatmap is stretched over the
-    image's depth (as in-plane); otherwise the two layers' world transforms
-    say where its slices lie. Each image slice takes the heat slice whose
-    centre is nearest; ``-1`` marks a slice no heat slice covers.
-
-    Raises
-    ------
-    ValueError
-        If no image slice is covered.
+    The raw values, with the spline of `order` the 3-D bake uses along
+    depth (pixel-centre aligned, edge mode; anti-aliased when reduced);
+    NaN stays NaN over its nearest-neighbour footprint. A figure of one
+    image slice draws its row of this.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from napari.layers import Image
-    >>> volume, coarse = Image(np.zeros((8, 4, 4))), Image(np.zeros((3, 2, 2)))
-    >>> depth_index(volume, coarse)
-    array([0, 0, 0, 1, 1, 2, 2, 2])
-    >>> coarse.scale, coarse.translate = (2, 1, 1), (4, 0, 0)  # placed by hand
-    >>> depth_index(volume, coarse)
-    array([-1, -1, -1,  0,  0,  1,  1,  2])
+    >>> heat = np.array([0.0, 4.0, 8.0]).reshape(3, 1, 1)
+    >>> heat_on_image_depth(heat, 6, order=1)[:, 0, 0]
+    array([0., 1., 3., 5., 7., 8.], dtype=float32)
     """
-    image_depth = spatial_shape(image_layer)[-3]
-    heat_depth = spatial_shape(heatmap_layer)[-3]
-    slices = np.arange(image_depth, dtype=float)
-    heat_scale = float(heatmap_layer.scale[-3])
-    heat_translate = float(heatmap_layer.translate[-3])
-    if np.isclose(heat_scale, 1) and np.isclose(heat_translate, 0):
-        position = (slices + 0.5) * heat_depth / image_depth - 0.5
+    from napari_heatoverlay.engine.resample import AxisPlan, apply_taps
+
+    values = np.asarray(heat, dtype=np.float64)
+    axis = values.ndim - 3
+    plan = AxisPlan(values.shape[axis], depth, order)
+    finite = np.isfinite(values)
+    filled = np.where(finite, values, 0.0)
+    if plan.direct:
+        out = plan.reduce(filled, axis)
     else:
-        world = float(image_layer.translate[-3]) + float(image_layer.scale[-3]) * slices
-        position = (world - heat_translate) / heat_scale
-    index = np.floor(position + 0.5).astype(int)
-    index[(index < 0) | (index >= heat_depth)] = -1
-    if np.all(index < 0):
-        raise ValueError(
-            f"heatmap layer {heatmap_layer.name!r} does not overlap image layer "
-            f"{image_layer.name!r} along depth; use Layers > Visualize > Align "
-            "heatmap to image, or reset the heatmap's scale and translate"
-        )
-    return index
-
-
-def pick_depth(heatmap: Any, index: np.ndarray) -> Any:
-    """The slices of `heatmap` along its third-last axis that `index` names.
-
-    ``-1`` gives a NaN slice (no heat). Works on NumPy and dask arrays.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> pick_depth(np.arange(8.0).reshape(2, 2, 2), np.array([1, -1]))[:, 0]
-    array([[ 4.,  5.],
-           [nan, nan]], dtype=float32)
-    """
-    if np.all(index >= 0):
-        return heatmap[..., index, :, :]
-    blank_shape = (*heatmap.shape[:-3], 1, *heatmap.shape[-2:])
-    if hasattr(heatmap, "dask"):
-        import dask.array as da
-
-        blank = da.full(blank_shape, np.nan, dtype=np.float32)
-        padded = da.concatenate([heatmap.astype(np.float32), blank], axis=-3)
-    else:
-        blank = np.full(blank_shape, np.nan, dtype=np.float32)
-        padded = np.concatenate([np.asarray(heatmap, np.float32), blank], axis=-3)
-    return padded[..., index, :, :]
+        out = apply_taps(plan.prefilter(filled, axis), plan.taps(), axis)
+    out = np.asarray(out, dtype=np.float32)
+    if not finite.all():
+        out[~np.take(finite, plan.nearest(), axis=axis)] = np.nan
+    return out
