@@ -5,8 +5,9 @@ Needs a display; on a headless machine run it under Xvfb::
     xvfb-run -a python scripts/make_screenshot.py [OUT.png]
 
 It opens napari, loads the sample, docks "Heat overlay" (which previews the
-blend on the heatmap layer at once), presses Apply and saves the whole
-window, widget included.
+blend on the heatmap layer at once), asks for the iso-lines at 0.5 and
+0.8 (a Shapes layer), presses Apply and saves the whole window, widget
+included.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def main(output: Path = DEFAULT_OUTPUT) -> Path:
     widget.reset_to_defaults()
     # cold regions stay clear, hot ones glow
     widget.apply_options(mode="scaled", alpha=0.8)
+    widget.contours.value = "0.5, 0.8"
     widget.call_button.clicked()
     _wait_for(lambda: any(_is_overlay(layer) for layer in viewer.layers))
     viewer.reset_view()

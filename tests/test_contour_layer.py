@@ -270,3 +270,14 @@ def test_large_grids_are_traced_in_a_worker_and_the_newest_slice_wins(
     for got, want in zip(layer.data, expected, strict=True):
         np.testing.assert_allclose(got[:, 0], 2)
         np.testing.assert_allclose(got[:, 1:], want, atol=1e-9)
+
+
+def test_apply_keeps_the_lines_above_the_opaque_result(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    widget = _pair(viewer, _cone())
+    widget.contours.value = "0.5"
+    (layer,) = _contour_layers(viewer)
+    widget()  # Apply adds the RGB result layer on top
+    qtbot.waitUntil(lambda: len(viewer.layers) == 4, timeout=10000)
+    assert viewer.layers[-1] is layer
+    assert viewer.layers[-2].metadata["heatoverlay"]["role"] == "overlay"

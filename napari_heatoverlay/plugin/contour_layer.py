@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 #: The metadata role of a contour layer (``layer.metadata["heatoverlay"]``).
 ROLE = "contours"
 #: Line width in screen pixels when the whole image fills a 1000-pixel view.
-SCREEN_WIDTH = 2.5
+SCREEN_WIDTH = 4.0
 #: Tracing grids up to this many samples (about 60 ms) are traced on the UI
 #: thread; larger ones in a worker, so the slider never waits for them.
 SYNC_SAMPLES = 2**20
@@ -247,6 +247,7 @@ class ContourLines:
         self._worker: Any = None
         self._closed = False
         viewer.dims.events.current_step.connect(self._on_step)
+        viewer.layers.events.inserted.connect(self._on_inserted)
 
     @property
     def busy(self) -> bool:
@@ -287,6 +288,21 @@ class ContourLines:
         stays)."""
         self._closed = True
         self._viewer.dims.events.current_step.disconnect(self._on_step)
+        self._viewer.layers.events.inserted.disconnect(self._on_inserted)
+
+    def _on_inserted(self, event: Any) -> None:
+        """Keep the lines above the pair's result layer when Apply adds it
+        (an opaque RGB layer would hide them)."""
+        if self._plan is None:
+            return
+        layers = self._viewer.layers
+        record = event.value.metadata.get("heatoverlay", {})
+        ids = {role: source["id"] for role, source in self._plan.sources.items()}
+        if record.get("role") != "overlay" or record.get("source_ids") != ids:
+            return
+        layer = find_contour_layer(layers, self._plan.sources)
+        if layer is not None and layers.index(layer) < layers.index(event.value):
+            layers.move(layers.index(layer), len(layers))
 
     def _on_step(self, event: Any = None) -> None:
         if self._plan is not None and self._levels:
