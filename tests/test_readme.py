@@ -39,3 +39,6 @@ def test_every_python_block_runs(tmp_path, monkeypatch, make_napari_viewer):
     assert namespace["stack"].shape == (16, 400, 600, 3)
     assert namespace["movie"].shape == (8, 400, 600, 3)
     assert namespace["tile"].shape == (1024, 1024, 3)
+    lines = namespace["lines"]  # the widget's contour layer over the sample
+    assert lines.nshapes >= 2
+    assert sorted(set(lines.features["level"])) == [0.5, 0.8]
