@@ -59,6 +59,8 @@ def test_contour_field_adds_world_paths_equal_to_the_engines(make_napari_viewer)
     assert layer.name == "heat contours"
     # the layer draws what it holds: its own transform is the identity
     assert np.allclose(layer.scale, 1) and np.allclose(layer.translate, 0)
+    for path in layer.data:
+        np.testing.assert_array_equal(layer.data_to_world(path[0]), path[0])
     expected = contours(heat, [0.5], shape=(Y, X), interpolation="linear")[0.5]
     assert len(expected) >= 1
     assert len(layer.data) == len(expected)
@@ -124,6 +126,8 @@ def test_contours_follow_the_slider_with_the_stacks_window(make_napari_viewer):
     widget.contours.value = "0.7"
     (layer,) = _contour_layers(viewer)
     assert layer.ndim == 3
+    # no slider steps of its own: the leading axis has the result's transform
+    assert tuple(layer.scale) == (1.0, 1.0, 1.0)
     low, high = float(stack.min()), float(stack.max())
     for k in (0, 1):
         viewer.dims.set_current_step(0, k)
@@ -281,3 +285,38 @@ def test_apply_keeps_the_lines_above_the_opaque_result(make_napari_viewer, qtbot
     qtbot.waitUntil(lambda: len(viewer.layers) == 4, timeout=10000)
     assert viewer.layers[-1] is layer
     assert viewer.layers[-2].metadata["heatoverlay"]["role"] == "overlay"
+
+
+def test_volume_pair_lines_follow_the_3d_bake(make_napari_viewer):
+    """A (z, h, w) ball over a (Z, Y, X) volume: each slice's ring lies on the
+    0.5 crossing of the baked slice (grey colormap, alpha 1: pixel = 255 n)."""
+    from skimage.measure import find_contours
+
+    from napari_heatoverlay import overlay
+
+    viewer = make_napari_viewer()
+    z, y, x = np.mgrid[0:6, 0:10, 0:10]
+    ball = -np.sqrt(((z - 2.5) * 1.6) ** 2 + (y - 4.5) ** 2 + (x - 4.5) ** 2)
+    volume = np.zeros((24, 80, 80), dtype=np.uint8)
+    viewer.add_image(volume, name="photo", scale=(3.0, 1.0, 1.0))
+    viewer.add_image(ball, name="heat")
+    widget = _dock(viewer)
+    widget.apply_options(colormap="gray", alpha=1.0)
+    widget.preview.value = False
+    widget.contours.value = "0.5"
+    (layer,) = _contour_layers(viewer)
+    assert layer.ndim == 3
+    assert tuple(layer.scale) == (3.0, 1.0, 1.0)  # the slider keeps its 24 steps
+    assert viewer.dims.nsteps[0] == 24
+    baked = overlay(volume, ball, spatial_dims=3, colormap="gray", alpha=1.0)
+    for k in (6, 12, 17):
+        viewer.dims.set_current_step(0, k)
+        assert len(layer.data) >= 1
+        ours = np.vstack(layer.data)
+        np.testing.assert_allclose(ours[:, 0], k)  # the slice
+        world = layer.data_to_world(ours[0])
+        np.testing.assert_allclose(world[0], 3.0 * k)  # at its world depth
+        (reference,) = find_contours(baked[k, :, :, 0] / 255.0, 0.5)
+        ours_radius = np.hypot(ours[:, 1] - 39.5, ours[:, 2] - 39.5)
+        ref_radius = np.hypot(reference[:, 0] - 39.5, reference[:, 1] - 39.5)
+        assert abs(ours_radius.mean() - ref_radius.mean()) < 0.6

@@ -3,11 +3,14 @@
 :func:`slice_contours` traces the slice the viewer shows with the engine's
 :func:`~napari_heatoverlay.engine.contours.trace`, from the same plan (same
 fitted heatmap, window and interpolation) as the bake, so a line at level
-``t`` runs where the baked overlay's colour crosses ``t``. The vertices are
-turned into **world coordinates** (the image layer's scale and translate,
-and the shown slice's position along the leading axes), and the Shapes
-layer keeps an identity transform: what the layer holds is where it is
-drawn. :class:`ContourLines` keeps one such layer per image/heatmap pair,
+``t`` runs where the baked overlay's colour crosses ``t``. The vertices
+are turned into **world coordinates** in the plane (the image layer's scale
+and translate applied), and the Shapes layer has an identity transform there:
+what it holds is where it is drawn. Along the leading (slider) axes it holds
+the slice's index and takes the result layer's scale and translate, so that
+it adds no slider steps of its own (a layer of scale 1 over a volume of
+depth scale 3 would split every step in three, two of them without lines).
+Widths are in world units. drawn. :class:`ContourLines` keeps one such layer per image/heatmap pair,
 updated in place as the controls or the slider change, each path coloured
 by its level through the overlay's colormap.
 """
@@ -106,25 +109,45 @@ def slice_contours(
 
 
 def to_world(line: np.ndarray, plan: OverlayPlan, index: tuple[int, ...]) -> np.ndarray:
-    """(N, 2) image-pixel vertices as (N, ndim) world coordinates.
+    """(N, 2) image-pixel vertices as (N, ndim) contour-layer data.
 
-    The leading coordinates are the shown slice's world position; the last
-    two follow the result layer's (the image layer's) scale and translate.
+    The last two coordinates are world coordinates: the result layer's (the
+    image layer's) scale and translate applied. The leading ones are the
+    shown slice's index, which the layer's own leading scale and translate
+    (the result's, :func:`layer_transform`) place in the world.
 
     Examples
     --------
     >>> from types import SimpleNamespace
     >>> plan = SimpleNamespace(scale=(4.0, 0.5, 0.5), translate=(10.0, 0.0, 2.0))
     >>> to_world(np.array([[0.0, 0.0], [2.0, 4.0]]), plan, (3,))
-    array([[22.,  0.,  2.],
-           [22.,  1.,  4.]])
+    array([[3., 0., 2.],
+           [3., 1., 4.]])
     """
     scale = np.asarray(plan.scale, dtype=np.float64)
     translate = np.asarray(plan.translate, dtype=np.float64)
     lead = len(index)
-    where = translate[:lead] + scale[:lead] * np.asarray(index, dtype=np.float64)
+    where = np.asarray(index, dtype=np.float64)
     plane = translate[lead:] + scale[lead:] * np.asarray(line, dtype=np.float64)
     return np.hstack([np.broadcast_to(where, (len(line), lead)), plane])
+
+
+def layer_transform(
+    plan: OverlayPlan, lead: int
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The contour layer's scale and translate: the result's along the
+    `lead` leading axes, the identity in the plane.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> plan = SimpleNamespace(scale=(4.0, 0.5, 0.5), translate=(10.0, 0.0, 2.0))
+    >>> layer_transform(plan, 1)
+    ((4.0, 1.0, 1.0), (10.0, 0.0, 0.0))
+    """
+    scale = (*(float(s) for s in plan.scale[:lead]), 1.0, 1.0)
+    translate = (*(float(t) for t in plan.translate[:lead]), 0.0, 0.0)
+    return scale, translate
 
 
 def level_colours(plan: OverlayPlan, levels: tuple[float, ...]) -> np.ndarray:
@@ -173,12 +196,17 @@ def show_contours(
                 path_levels.append(level)
     layer = find_contour_layer(viewer.layers, plan.sources)
     ndim = len(index) + 2
+    scale, translate = layer_transform(plan, len(index))
     if layer is not None and layer.ndim != ndim:
         viewer.layers.remove(layer)
         layer = None
-    if layer is None:
+    if layer is not None:
+        layer.scale, layer.translate = scale, translate  # the image may have moved
+    else:
         layer = viewer.add_shapes(
             ndim=ndim,
+            scale=scale,
+            translate=translate,
             name=f"{plan.sources['heatmap']['name']} contours",
             metadata={
                 "heatoverlay": {
