@@ -282,7 +282,10 @@ def _field(
         )
         n = n[tuple(nearest)]
     grid = _grid(shape, n.shape)
-    prepared = prepare_heat(n, Window(0.0, 1.0), grid, order)
+    # n as the blend resamples it: a 3-D map's slice keeps its overshoot from
+    # the z pass and is clipped to the whole volume's range, not its own
+    again = Window(0.0, 1.0, clip=window.clip, passthrough=window.passthrough)
+    prepared = prepare_heat(n, again, grid, order)
     field = resampled_region(prepared, (0, grid[0], 0, grid[1]))
     if not valid.all():
         rows = AxisPlan(n.shape[0], grid[0], 0).nearest()
