@@ -687,6 +687,20 @@ def test_outputs_may_not_collide(tmp_path, image_file):
 def test_demo_viewer_refuses_flags_the_widget_has_no_control_for():
     result = run("demo", "--vmin", "1")
     assert_one_line_error(result, 2, "--vmin", "no control", "-o")
+    result = run("demo", "--contours", "0.5", "--contour-colour", "black")
+    assert_one_line_error(result, 2, "--contour-colour", "level's colour", "-o")
+
+
+def test_demo_viewer_draws_the_contour_flags_as_a_shapes_layer(
+    make_napari_viewer, qtbot
+):
+    viewer = make_napari_viewer()
+    widget = show_demo(viewer, contours=(0.5, 0.8))
+    assert widget.contours.value == "0.5, 0.8"
+    qtbot.waitUntil(lambda: len(viewer.layers) == 4)
+    lines = viewer.layers["coffee heatmap contours"]
+    assert viewer.layers[-1] is lines  # above the result
+    assert sorted(set(lines.features["level"])) == [0.5, 0.8]
 
 
 def test_attribution_options_reach_overlay(image_file, tmp_path):

@@ -180,11 +180,16 @@ def demo(args: argparse.Namespace, options: OverlayOptions) -> int:
     movie = args.output is not None and video.is_video_path(args.output)
     _check_movie_flags(args, movie)
     if args.output is None and args.figure is None and args.montage is None:
-        if lines is not None:
+        if lines is not None and (
+            args.contour_colour != "white" or args.contour_width != 2.0
+        ):
             raise UsageError(
-                f"--contours draws into files: {PROG} demo --contours ... -o demo.png"
+                "--contour-colour and --contour-width style the lines drawn into "
+                "files; in napari each line takes its level's colour and the "
+                "contour layer's controls set its width (or write the demo: "
+                f"{PROG} demo --contours ... --contour-colour ... -o demo.png)"
             )
-        return _open_demo_viewer(options)
+        return _open_demo_viewer(options, () if lines is None else lines.levels)
     from napari_heatoverlay.samples import sample
 
     if args.montage is not None:
@@ -671,7 +676,7 @@ def _report_unpaired(pairing: batch.Pairing) -> int:
     )
 
 
-def _open_demo_viewer(options: OverlayOptions) -> int:
+def _open_demo_viewer(options: OverlayOptions, levels: tuple[float, ...]) -> int:
     install = 'pip install "napari-heatoverlay[all]"'
     try:
         import napari
@@ -693,7 +698,7 @@ def _open_demo_viewer(options: OverlayOptions) -> int:
         raise CommandError(
             f"napari cannot open a window ({one_line(str(error))}): {install}"
         ) from None
-    show_demo(viewer, options)
+    show_demo(viewer, options, contours=levels)
     napari.run()
     return 0
 
@@ -711,7 +716,12 @@ def _refuse_flags_without_controls(options: OverlayOptions) -> None:
             )
 
 
-def show_demo(viewer: Any, options: OverlayOptions | None = None) -> Any:
+def show_demo(
+    viewer: Any,
+    options: OverlayOptions | None = None,
+    *,
+    contours: tuple[float, ...] = (),
+) -> Any:
     """Fill `viewer` with the sample layers and the docked "Heat overlay" widget.
 
     The widget starts from the documented defaults (whatever an earlier
@@ -724,6 +734,8 @@ def show_demo(viewer: Any, options: OverlayOptions | None = None) -> Any:
         The viewer to fill.
     options : OverlayOptions, optional
         Values for the widget's controls; the defaults when None.
+    contours : tuple of float
+        Levels for the widget's contour field (``--contours``).
 
     Returns
     -------
@@ -742,6 +754,7 @@ def show_demo(viewer: Any, options: OverlayOptions | None = None) -> Any:
     widget.persist = False  # the demo's values are not the user's settings
     widget.reset_to_defaults()
     widget.apply_options(**_given(options or OverlayOptions()))
+    widget.contours.value = ", ".join(f"{level:g}" for level in contours)
     widget()
     viewer.reset_view()
     return widget
