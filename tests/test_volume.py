@@ -130,3 +130,36 @@ def test_volume_shape_mistakes_are_named(image, heat, words):
         overlay(image, heat, spatial_dims=3)
     with pytest.raises(ValueError, match="spatial_dims must be 2 or 3"):
         overlay(image, heat, spatial_dims=4)
+
+
+def test_a_lazy_volume_resamples_its_map_once_for_all_slices(monkeypatch):
+    """napari computes one slice at a time: the z resampling of the whole map
+    (and its window) is done for the first and reused by the others."""
+    import napari_heatoverlay.engine.lazy as lazy_module
+    import napari_heatoverlay.engine.volume as volume_module
+
+    rng = np.random.default_rng(11)
+    image = rng.integers(0, 255, (12, 40, 40), dtype=np.uint8)
+    heat = rng.random((5, 8, 8)) + 17.0  # a map of its own: no earlier cache entry
+    eager = overlay(image, heat, spatial_dims=3)
+    resamplings, windows = [], []
+    resample, window = volume_module._resample_z, lazy_module.compute_window
+    monkeypatch.setattr(
+        volume_module,
+        "_resample_z",
+        lambda *args: resamplings.append(1) or resample(*args),
+    )
+    monkeypatch.setattr(
+        lazy_module,
+        "compute_window",
+        lambda *args: windows.append(1) or window(*args),
+    )
+    lazy = overlay(
+        da.from_array(image, chunks=(1, -1, -1)),
+        da.from_array(heat, chunks=-1),
+        spatial_dims=3,
+    )
+    for k in (0, 5, 11):
+        np.testing.assert_array_equal(lazy[k].compute(), eager[k])
+    assert len(resamplings) == 1
+    assert len(windows) == 1

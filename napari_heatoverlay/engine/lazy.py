@@ -40,6 +40,44 @@ _NUMPY_CHUNK = 4096
 _PREPARED_BYTES = 256 * 2**20
 _prepared: OrderedDict[str, PreparedHeat] = OrderedDict()
 _prepared_lock = threading.Lock()
+# whole-map results (a lazy map's window, a 3-D map resampled along z) kept
+# between computes: napari computes one slice at a time, and each would
+# otherwise reduce or resample the whole map again
+_RESULT_BYTES = 256 * 2**20
+_results: OrderedDict[str, Any] = OrderedDict()
+
+
+def cached_call(cache_key: str, function: Any, *args: Any) -> Any:
+    """``function(*args)``, reused while `cache_key` is among the recent ones.
+
+    `cache_key` must name the inputs (a dask token of them), so that equal
+    keys mean equal results. Results are kept up to :data:`_RESULT_BYTES`
+    (counting the arrays among them), the least recently used dropped first.
+
+    Examples
+    --------
+    >>> calls = []
+    >>> twice = lambda x: calls.append(x) or 2 * x
+    >>> cached_call("doc-key", twice, 21), cached_call("doc-key", twice, 21), calls
+    (42, 42, [21])
+    """
+    with _prepared_lock:
+        if cache_key in _results:
+            _results.move_to_end(cache_key)
+            return _results[cache_key]
+    value = function(*args)
+    with _prepared_lock:
+        _results[cache_key] = value
+        while (
+            sum(map(_nbytes, _results.values())) > _RESULT_BYTES and len(_results) > 1
+        ):
+            _results.popitem(last=False)
+    return value
+
+
+def _nbytes(value: Any) -> int:
+    parts = value if isinstance(value, tuple) else (value,)
+    return sum(getattr(part, "nbytes", 0) for part in parts)
 
 
 def lazy_window(heat: da.Array, options: OverlayOptions) -> Window | Any:
@@ -50,7 +88,8 @@ def lazy_window(heat: da.Array, options: OverlayOptions) -> Window | Any:
     """
     if options.vmin is not None and options.vmax is not None:
         return compute_window(np.zeros(1), options)
-    return dask.delayed(compute_window, pure=True)(heat, options)
+    key = f"heatoverlay-window-{tokenize(heat, options)}"
+    return dask.delayed(cached_call, pure=True)(key, compute_window, heat, options)
 
 
 def overlay_lazy(

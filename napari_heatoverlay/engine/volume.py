@@ -48,9 +48,16 @@ def on_image_z(
     if is_dask(heat) or not isinstance(window, Window):
         import dask
         import dask.array as da
+        from dask.base import tokenize
+
+        from napari_heatoverlay.engine.lazy import cached_call
 
         shape = (*heat.shape[:-3], depth, *heat.shape[-2:])
-        both = dask.delayed(_resample_z, pure=True, nout=2)(heat, depth, window, order)
+        # one resampling for every slice napari asks for, not one per slice
+        key = f"heatoverlay-z-{tokenize(heat, depth, window, order)}"
+        both = dask.delayed(cached_call, pure=True, nout=2)(
+            key, _resample_z, heat, depth, window, order
+        )
         return da.from_delayed(both[0], shape=shape, dtype=np.float32), both[1]
     return _resample_z(np.asarray(heat), depth, window, order)
 
