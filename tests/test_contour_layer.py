@@ -320,3 +320,27 @@ def test_volume_pair_lines_follow_the_3d_bake(make_napari_viewer):
         ours_radius = np.hypot(ours[:, 1] - 39.5, ours[:, 2] - 39.5)
         ref_radius = np.hypot(reference[:, 0] - 39.5, reference[:, 1] - 39.5)
         assert abs(ours_radius.mean() - ref_radius.mean()) < 0.6
+
+
+def test_export_figure_draws_the_contour_fields_levels(
+    make_napari_viewer, tmp_path, monkeypatch
+):
+    from napari_heatoverlay.plugin.export import save_figure
+
+    viewer = make_napari_viewer()
+    widget = _pair(viewer, _cone())
+    widget.contours.value = "0.5, 0.8"
+    path = tmp_path / "figure.png"
+    monkeypatch.setattr(widget_module, "ask_figure_path", lambda parent, start: path)
+    widget.export_figure.clicked.emit()
+    saved = np.asarray(PILImage.open(path))
+    plan = widget._plan()
+    point = tuple(viewer.dims.point)
+    save_figure(plan, point, tmp_path / "with.png", (0.5, 0.8))
+    save_figure(plan, point, tmp_path / "without.png")
+    np.testing.assert_array_equal(
+        saved, np.asarray(PILImage.open(tmp_path / "with.png"))
+    )
+    assert not np.array_equal(
+        saved, np.asarray(PILImage.open(tmp_path / "without.png"))
+    )

@@ -51,7 +51,12 @@ def ask_figure_path(parent: Any = None, start: Path | None = None) -> Path | Non
     return path if path.suffix.lower() in FIGURE_SUFFIXES else path.with_suffix(".png")
 
 
-def save_figure(plan: OverlayPlan, world_point: tuple[float, ...], path: Path) -> None:
+def save_figure(
+    plan: OverlayPlan,
+    world_point: tuple[float, ...],
+    path: Path,
+    contours: tuple[float, ...] = (),
+) -> None:
     """Save image | heatmap | overlay with a colour bar for the shown slice.
 
     Parameters
@@ -62,6 +67,9 @@ def save_figure(plan: OverlayPlan, world_point: tuple[float, ...], path: Path) -
         The viewer's dims point (which slice of a stack).
     path : Path
         A ``.png``, ``.pdf`` or ``.svg`` file.
+    contours : tuple of float
+        Levels whose lines the figure draws and marks on its colour bar (the
+        widget's contour field).
 
     Raises
     ------
@@ -74,7 +82,15 @@ def save_figure(plan: OverlayPlan, world_point: tuple[float, ...], path: Path) -
     label = plan.sources["heatmap"]["name"]
     # a volume's heat comes resampled onto the image's slices: one 2-D pair
     options = {**plan.options.as_kwargs(), "spatial_dims": 2}
-    figure(image, heatmap, index=index, label=label, **options).savefig(path)
+    drawing = figure(
+        image,
+        heatmap,
+        index=index,
+        label=label,
+        contours=list(contours) or None,
+        **options,
+    )
+    drawing.savefig(path)
 
 
 def figure_inputs(

@@ -446,11 +446,14 @@ class HeatOverlayWidget(FunctionGui):
         plan = self._plan()  # an error is reported
         if plan is None:
             return
+        levels = self.contour_levels()  # an error is reported
+        if levels is None:
+            return
         path = ask_figure_path(self.native, self._figure_path)
         if path is None:
             return
         try:
-            save_figure(plan, self._viewer.dims.point, path)
+            save_figure(plan, self._viewer.dims.point, path, levels)
         except (OSError, TypeError, ValueError) as error:
             self.scheduler.report(error)
             return
