@@ -8,6 +8,7 @@ from PIL import Image as PILImage
 
 from napari_heatoverlay import contours, montage
 from napari_heatoverlay.engine.colormap import colormap_lut
+from napari_heatoverlay.plugin import export_actions
 from napari_heatoverlay.plugin import widget as widget_module
 from napari_heatoverlay.plugin.contour_layer import ROLE
 
@@ -215,10 +216,12 @@ def test_export_montage_writes_the_channels_of_the_shown_pair(
     widget = _dock(viewer)
     widget.alpha.value = 0.7
     path = tmp_path / "grid.png"
-    monkeypatch.setattr(widget_module, "ask_montage_path", lambda parent, start: path)
+    monkeypatch.setattr(export_actions, "ask_montage_path", lambda parent, start: path)
     widget.export_montage.clicked.emit()
     qtbot.waitUntil(path.exists, timeout=20000)
-    qtbot.waitUntil(lambda: widget._montage_worker.is_running is False, timeout=20000)
+    qtbot.waitUntil(
+        lambda: widget.exports.montage_worker.is_running is False, timeout=20000
+    )
     written = np.asarray(PILImage.open(path))
     expected = montage(
         photo, stack, colormap="viridis", alpha=0.7, labels=[str(k) for k in range(5)]
@@ -233,7 +236,7 @@ def test_export_montage_of_one_map_says_why_and_asks_nothing(
     widget = _pair(viewer, _cone())
     asked = []
     monkeypatch.setattr(
-        widget_module, "ask_montage_path", lambda parent, start: asked.append(1)
+        export_actions, "ask_montage_path", lambda parent, start: asked.append(1)
     )
     seen = len(notification_manager.records)
     widget.export_montage.clicked.emit()
@@ -247,7 +250,8 @@ def test_large_grids_are_traced_in_a_worker_and_the_newest_slice_wins(
 ):
     from scipy import ndimage
 
-    from napari_heatoverlay.plugin.contour_layer import SYNC_SAMPLES, tracing_samples
+    from napari_heatoverlay.plugin.contour_layer import SYNC_SAMPLES
+    from napari_heatoverlay.plugin.contour_paths import tracing_samples
 
     viewer = make_napari_viewer()
     rng = np.random.default_rng(5)
@@ -331,7 +335,7 @@ def test_export_figure_draws_the_contour_fields_levels(
     widget = _pair(viewer, _cone())
     widget.contours.value = "0.5, 0.8"
     path = tmp_path / "figure.png"
-    monkeypatch.setattr(widget_module, "ask_figure_path", lambda parent, start: path)
+    monkeypatch.setattr(export_actions, "ask_figure_path", lambda parent, start: path)
     widget.export_figure.clicked.emit()
     saved = np.asarray(PILImage.open(path))
     plan = widget._plan()

@@ -17,7 +17,7 @@ from napari_heatoverlay.engine.options import (
     Option,
     OptionValueError,
 )
-from napari_heatoverlay.plugin import controls
+from napari_heatoverlay.plugin import controls, export_actions
 from napari_heatoverlay.plugin import widget as widget_module
 from napari_heatoverlay.plugin.widget import HeatOverlayWidget
 
@@ -430,7 +430,7 @@ def test_export_figure_asks_for_a_file_and_writes_it(
         asked.append(parent)
         return tmp_path / "figure.png"
 
-    monkeypatch.setattr(widget_module, "ask_figure_path", ask)
+    monkeypatch.setattr(export_actions, "ask_figure_path", ask)
     widget.export_figure.clicked()
     assert asked == [widget.native]  # the dialog belongs to the widget
     path = tmp_path / "figure.png"
@@ -440,7 +440,7 @@ def test_export_figure_asks_for_a_file_and_writes_it(
 
 
 def test_export_figure_cancelled_writes_nothing(viewer, widget, tmp_path, monkeypatch):
-    monkeypatch.setattr(widget_module, "ask_figure_path", lambda parent, start: None)
+    monkeypatch.setattr(export_actions, "ask_figure_path", lambda parent, start: None)
     seen = len(notification_manager.records)
     widget.export_figure.clicked()
     assert len(notification_manager.records) == seen
@@ -449,7 +449,7 @@ def test_export_figure_cancelled_writes_nothing(viewer, widget, tmp_path, monkey
 
 def test_export_figure_without_a_pair_says_so(viewer, widget, monkeypatch):
     monkeypatch.setattr(
-        widget_module, "ask_figure_path", lambda parent, start: pytest.fail("asked")
+        export_actions, "ask_figure_path", lambda parent, start: pytest.fail("asked")
     )
     widget.heatmap.value = widget.image.value
     widget.export_figure.clicked()

@@ -1,18 +1,10 @@
-"""Iso-lines of the shown heat slice as a napari Shapes layer of paths.
+"""The contour lines of a pair as a napari Shapes layer, kept up to date.
 
-:func:`slice_contours` traces the slice the viewer shows with the engine's
-:func:`~napari_heatoverlay.engine.contours.trace`, from the same plan (same
-fitted heatmap, window and interpolation) as the bake, so a line at level
-``t`` runs where the baked overlay's colour crosses ``t``. The vertices
-are turned into **world coordinates** in the plane (the image layer's scale
-and translate applied), and the Shapes layer has an identity transform there:
-what it holds is where it is drawn. Along the leading (slider) axes it holds
-the slice's index and takes the result layer's scale and translate, so that
-it adds no slider steps of its own (a layer of scale 1 over a volume of
-depth scale 3 would split every step in three, two of them without lines).
-Widths are in world units. drawn. :class:`ContourLines` keeps one such layer per image/heatmap pair,
-updated in place as the controls or the slider change, each path coloured
-by its level through the overlay's colormap.
+:func:`show_contours` adds one Shapes layer of paths per image/heatmap pair,
+``"<heatmap> contours"``, or updates it in place; each path takes its
+level's colour from the overlay's colormap. :class:`ContourLines`, which the
+widget owns, retraces it (:mod:`~napari_heatoverlay.plugin.contour_paths`)
+as the controls or the slider change, in a worker when the tracing is large.
 """
 
 from __future__ import annotations
@@ -21,10 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-import napari_heatoverlay.engine.inputs as _inputs
-from napari_heatoverlay.engine.colormap import colormap_lut
-from napari_heatoverlay.engine.contours import MAX_SAMPLES, REFINE, trace
-from napari_heatoverlay.engine.normalize import Window, compute_window
+from napari_heatoverlay.engine.normalize import Window
+from napari_heatoverlay.plugin.contour_paths import (
+    default_width,
+    layer_transform,
+    level_colours,
+    to_world,
+    trace_slice,
+    tracing_samples,
+)
 from napari_heatoverlay.plugin.plan import OverlayPlan
 
 if TYPE_CHECKING:
@@ -33,132 +30,9 @@ if TYPE_CHECKING:
 
 #: The metadata role of a contour layer (``layer.metadata["heatoverlay"]``).
 ROLE = "contours"
-#: Line width in screen pixels when the whole image fills a 1000-pixel view.
-SCREEN_WIDTH = 4.0
 #: Tracing grids up to this many samples (about 60 ms) are traced on the UI
 #: thread; larger ones in a worker, so the slider never waits for them.
 SYNC_SAMPLES = 2**20
-
-
-def plan_window(plan: OverlayPlan) -> Window:
-    """The window the bake normalises the plan's heat with (the whole stack's)."""
-    heat = plan.fitted_heatmap()
-    if _inputs.is_dask(heat):
-        import dask
-
-        from napari_heatoverlay.engine.lazy import lazy_window
-
-        (window,) = dask.compute(lazy_window(heat, plan.options))
-        return window
-    return compute_window(np.asarray(heat), plan.options)
-
-
-def slice_contours(
-    plan: OverlayPlan,
-    index: tuple[int, ...],
-    levels: tuple[float, ...],
-    window: Window | None = None,
-) -> dict[float, list[np.ndarray]]:
-    """The lines of the result slice at leading `index`, in image pixels.
-
-    Parameters
-    ----------
-    plan : OverlayPlan
-        The pair and its options, as for the bake.
-    index : tuple of int
-        The result's leading index (:meth:`OverlayPlan.index_at`).
-    levels : tuple of float
-        Levels of normalised heat ``n`` in [0, 1].
-    window : Window, optional
-        The plan's window (:func:`plan_window`), if known.
-
-    Returns
-    -------
-    dict of float to list of ndarray
-        Per level, (N, 2) (row, col) vertices in the image's pixel
-        coordinates, as :func:`~napari_heatoverlay.contours` gives them.
-
-    Examples
-    --------
-    >>> from napari.layers import Image
-    >>> from napari_heatoverlay.plugin.plan import plan_overlay
-    >>> y, x = np.mgrid[0:16, 0:16]
-    >>> cone = Image(-np.hypot(y - 7.5, x - 7.5), name="cone")
-    >>> plan = plan_overlay(Image(np.zeros((64, 64)), name="photo"), cone)
-    >>> (ring,) = slice_contours(plan, (), (0.5,))[0.5]
-    >>> radius = np.hypot(ring[:, 0] - 31.5, ring[:, 1] - 31.5)
-    >>> # half-way between the samples at 0.5 and 10.6 map pixels from the peak
-    >>> round(float(radius.mean()), 1)  # 4 image pixels per map pixel
-    22.6
-    """
-    if window is None:
-        window = plan_window(plan)
-    heat = plan.fitted_heatmap()
-    order = plan.options.interpolation.order
-    size = plan.shape[-3:-1]
-    if plan.options.spatial_dims == 3:
-        from napari_heatoverlay.engine.volume import on_image_z
-
-        outer, depth = index[:-1], index[-1]
-        volume = heat[_inputs.source_index(outer, heat.shape[:-3])]
-        n, window = on_image_z(np.asarray(volume), plan.lead[-1], window, order)
-        one = n[depth]
-    else:
-        one = np.asarray(heat[_inputs.source_index(index, heat.shape[:-2])])
-    return trace(one, window, levels, shape=size, order=order)
-
-
-def to_world(line: np.ndarray, plan: OverlayPlan, index: tuple[int, ...]) -> np.ndarray:
-    """(N, 2) image-pixel vertices as (N, ndim) contour-layer data.
-
-    The last two coordinates are world coordinates: the result layer's (the
-    image layer's) scale and translate applied. The leading ones are the
-    shown slice's index, which the layer's own leading scale and translate
-    (the result's, :func:`layer_transform`) place in the world.
-
-    Examples
-    --------
-    >>> from types import SimpleNamespace
-    >>> plan = SimpleNamespace(scale=(4.0, 0.5, 0.5), translate=(10.0, 0.0, 2.0))
-    >>> to_world(np.array([[0.0, 0.0], [2.0, 4.0]]), plan, (3,))
-    array([[3., 0., 2.],
-           [3., 1., 4.]])
-    """
-    scale = np.asarray(plan.scale, dtype=np.float64)
-    translate = np.asarray(plan.translate, dtype=np.float64)
-    lead = len(index)
-    where = np.asarray(index, dtype=np.float64)
-    plane = translate[lead:] + scale[lead:] * np.asarray(line, dtype=np.float64)
-    return np.hstack([np.broadcast_to(where, (len(line), lead)), plane])
-
-
-def layer_transform(
-    plan: OverlayPlan, lead: int
-) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """The contour layer's scale and translate: the result's along the
-    `lead` leading axes, the identity in the plane.
-
-    Examples
-    --------
-    >>> from types import SimpleNamespace
-    >>> plan = SimpleNamespace(scale=(4.0, 0.5, 0.5), translate=(10.0, 0.0, 2.0))
-    >>> layer_transform(plan, 1)
-    ((4.0, 1.0, 1.0), (10.0, 0.0, 0.0))
-    """
-    scale = (*(float(s) for s in plan.scale[:lead]), 1.0, 1.0)
-    translate = (*(float(t) for t in plan.translate[:lead]), 0.0, 0.0)
-    return scale, translate
-
-
-def level_colours(plan: OverlayPlan, levels: tuple[float, ...]) -> np.ndarray:
-    """RGBA in [0, 1] of each level through the overlay's colormap.
-
-    The lookup is the blend's: entry ``min(floor(n * N), N - 1)``.
-    """
-    lut = colormap_lut(plan.options.colormap)
-    entries = np.minimum((np.asarray(levels) * len(lut)).astype(int), len(lut) - 1)
-    rgb = lut[entries] / 255.0
-    return np.hstack([rgb, np.ones((len(levels), 1))])
 
 
 def find_contour_layer(
@@ -217,7 +91,7 @@ def show_contours(
                 }
             },
         )
-        layer.current_edge_width = _default_width(plan)
+        layer.current_edge_width = default_width(plan)
     width = layer.current_edge_width
     layer.data = [(path, "path") for path in paths]
     if paths:
@@ -226,29 +100,6 @@ def show_contours(
         layer.features = {"level": np.asarray(path_levels, dtype=np.float64)}
     layer.metadata["heatoverlay"]["levels"] = list(levels)
     return layer
-
-
-def _default_width(plan: OverlayPlan) -> float:
-    """A width in world units that shows as :data:`SCREEN_WIDTH` screen
-    pixels when the whole image spans about 1000 screen pixels."""
-    rows, cols = plan.shape[-3:-1]
-    extent = max(rows * abs(plan.scale[-2]), cols * abs(plan.scale[-1]))
-    return SCREEN_WIDTH * extent / 1000.0
-
-
-def tracing_samples(plan: OverlayPlan) -> int:
-    """Samples of the grid :func:`slice_contours` traces on (the work).
-
-    Examples
-    --------
-    >>> from types import SimpleNamespace
-    >>> plan = SimpleNamespace(shape=(4096, 4096, 3), heatmap=np.zeros((14, 14)))
-    >>> tracing_samples(plan)  # 16 samples per map pixel
-    50176
-    """
-    rows, cols = plan.shape[-3:-1]
-    h, w = plan.heatmap.shape[-2:]
-    return min(min(rows, h * REFINE) * min(cols, w * REFINE), MAX_SAMPLES)
 
 
 class ContourLines:
@@ -348,14 +199,14 @@ class ContourLines:
             from napari.qt.threading import create_worker
 
             self._worker = create_worker(
-                _trace, plan, index, levels, window, _progress=False
+                trace_slice, plan, index, levels, window, _progress=False
             )
             self._worker.returned.connect(self._on_traced)
             self._worker.errored.connect(self._on_failed)
             self._worker.start()
             return
         try:
-            self._on_traced(_trace(plan, index, levels, window))
+            self._on_traced(trace_slice(plan, index, levels, window))
         except (TypeError, ValueError, MemoryError) as error:
             self._report(error)
 
@@ -379,15 +230,3 @@ class ContourLines:
         self._worker = None
         if not self._closed:
             self._report(error)
-
-
-def _trace(
-    plan: OverlayPlan,
-    index: tuple[int, ...],
-    levels: tuple[float, ...],
-    window: Window | None,
-) -> tuple:
-    """Trace one slice (thread-safe: plain arrays in, plain arrays out)."""
-    if window is None:
-        window = plan_window(plan)
-    return plan, index, levels, window, slice_contours(plan, index, levels, window)

@@ -1,7 +1,7 @@
 """Export figure…: ask where, then save image | heatmap | overlay as a figure.
 
-:func:`ask_figure_path` shows magicgui's save dialog (no Qt import here);
-tests replace that one function. :func:`save_figure` draws the slice the
+:func:`ask_figure_path` shows the save dialog; tests replace that one
+function. :func:`save_figure` draws the slice the
 viewer shows with :func:`~napari_heatoverlay.figure`, from the same plan
 (hence the same options and pixels) as the bake.
 """
@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 import napari_heatoverlay.engine.inputs as _inputs
+from napari_heatoverlay.plugin.dialogs import ask_save_path
 from napari_heatoverlay.plugin.plan import OverlayPlan
 from napari_heatoverlay.plugin.volume import heat_on_image_depth
 
@@ -36,19 +37,9 @@ def ask_figure_path(parent: Any = None, start: Path | None = None) -> Path | Non
     start : Path, optional
         Where the dialog starts.
     """
-    from magicgui.widgets import show_file_dialog
-
-    chosen = show_file_dialog(
-        mode="w",
-        caption="Export figure",
-        start_path=str(start or Path.home()),
-        filter=FIGURE_FILTER,
-        parent=parent,
+    return ask_save_path(
+        "Export figure", FIGURE_FILTER, FIGURE_SUFFIXES, parent=parent, start=start
     )
-    if not chosen:
-        return None
-    path = Path(chosen)
-    return path if path.suffix.lower() in FIGURE_SUFFIXES else path.with_suffix(".png")
 
 
 def save_figure(

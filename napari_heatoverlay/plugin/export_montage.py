@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 import napari_heatoverlay.engine.inputs as _inputs
+from napari_heatoverlay.plugin.dialogs import ask_save_path
 from napari_heatoverlay.plugin.export import figure_inputs
 from napari_heatoverlay.plugin.plan import OverlayPlan
 
@@ -28,21 +29,9 @@ def ask_montage_path(parent: Any = None, start: Path | None = None) -> Path | No
 
     A name without a picture suffix gets ``.png``.
     """
-    from magicgui.widgets import show_file_dialog
-
-    chosen = show_file_dialog(
-        mode="w",
-        caption="Export montage",
-        start_path=str(start or Path.home()),
-        filter=MONTAGE_FILTER,
-        parent=parent,
+    return ask_save_path(
+        "Export montage", MONTAGE_FILTER, MONTAGE_SUFFIXES, parent=parent, start=start
     )
-    if not chosen:
-        return None
-    path = Path(chosen)
-    if path.suffix.lower() in MONTAGE_SUFFIXES:
-        return path
-    return path.with_suffix(".png")
 
 
 def montage_inputs(

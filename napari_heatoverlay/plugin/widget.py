@@ -11,7 +11,11 @@ dict gets a control without a change here. While the widget is open:
   cannot, the result is baked on every change;
 - Apply bakes the exact result layer through the widget's
   :class:`~napari_heatoverlay.plugin.scheduler.OverlayScheduler`, off the UI
-  thread when it is much work.
+  thread when it is much work;
+- the contour field's levels are drawn as a Shapes layer
+  (:mod:`~napari_heatoverlay.plugin.contour_layer`), and the Export buttons
+  save a figure or a channel montage
+  (:mod:`~napari_heatoverlay.plugin.export_actions`).
 """
 
 from __future__ import annotations
@@ -34,12 +38,7 @@ from napari_heatoverlay.plugin.controls import (
     control_values,
     overlay_kwargs,
 )
-from napari_heatoverlay.plugin.export import ask_figure_path, save_figure
-from napari_heatoverlay.plugin.export_montage import (
-    ask_montage_path,
-    check_channels,
-    save_montage,
-)
+from napari_heatoverlay.plugin.export_actions import ExportActions
 from napari_heatoverlay.plugin.layers import hide_stale_result
 from napari_heatoverlay.plugin.pickers import (
     distinct,
@@ -80,6 +79,10 @@ class HeatOverlayWidget(FunctionGui):
         Restyles the heatmap layer while ``preview`` is on.
     last_alignment : AlignStep or None
         The alignment Undo align would undo.
+    contour_lines : ContourLines
+        Keeps the contour layer of the pair in step with the contour field.
+    exports : ExportActions
+        What Export figure… and Export montage… do.
 
     Examples
     --------
@@ -96,8 +99,6 @@ class HeatOverlayWidget(FunctionGui):
         self.scheduler = OverlayScheduler(viewer)
         self.heat_preview = HeatPreview(viewer, on_settled=self._on_preview_settled)
         self.last_alignment: AlignStep | None = None
-        self._figure_path: Path | None = None
-        self._montage_worker: Any = None
         self.contour_lines = ContourLines(viewer, self.scheduler.report)
         # docking narrows the canvas: a whole-scene view stays whole
         self._whole_view = WholeView(viewer)
@@ -153,8 +154,9 @@ class HeatOverlayWidget(FunctionGui):
             load_settings(self, Path(self._dump_path), ("contours",))
         self.undo_align.enabled = False
         self.undo_align.changed.connect(self.undo_last_alignment)
-        self.export_figure.changed.connect(self._export_figure)
-        self.export_montage.changed.connect(self._export_montage)
+        self.exports = ExportActions(viewer, self.scheduler.report, self.native)
+        self.export_figure.changed.connect(partial(self._export, "figure"))
+        self.export_montage.changed.connect(partial(self._export, "montage"))
         self.contours.changed.connect(lambda *_: self._refresh_contours())
         for name in _PICKERS:
             self[name].changed.connect(self._on_pair_changed)
@@ -398,67 +400,23 @@ class HeatOverlayWidget(FunctionGui):
             plan = self._plan()
         self.contour_lines.update(plan, levels)
 
-    def _export_montage(self) -> None:
-        """Ask for a file, then save the heatmap's channels over the image as
-        one grid picture (``montage()``), in a worker."""
+    def _export(self, what: str) -> None:
+        """Export figure… or Export montage… of the chosen pair."""
         if not distinct(self.image.value, self.heatmap.value):
             show_info(
                 "Heat overlay: choose an image and a different heatmap layer, "
-                "then Export montage…"
+                f"then Export {what}…"
             )
             return
         plan = self._plan()  # an error is reported
         if plan is None:
             return
-        try:
-            check_channels(plan)
-        except ValueError as error:
-            self.scheduler.report(error)
-            return
-        path = ask_montage_path(self.native, self._figure_path)
-        if path is None:
-            return
-        from napari.qt.threading import create_worker
-
-        worker = create_worker(
-            save_montage,
-            plan,
-            tuple(self._viewer.dims.point),
-            path,
-            _progress={"desc": "Export montage"},
-        )
-        worker.returned.connect(
-            lambda _: show_info(f"Heat overlay: montage saved to {path}")
-        )
-        worker.errored.connect(self.scheduler.report)
-        self._figure_path = path.parent
-        self._montage_worker = worker
-        worker.start()
-
-    def _export_figure(self) -> None:
-        """Ask for a file, then save the current pair as a figure (``figure()``)."""
-        if not distinct(self.image.value, self.heatmap.value):
-            show_info(
-                "Heat overlay: choose an image and a different heatmap layer, "
-                "then Export figure…"
-            )
-            return
-        plan = self._plan()  # an error is reported
-        if plan is None:
+        if what == "montage":
+            self.exports.montage(plan)
             return
         levels = self.contour_levels()  # an error is reported
-        if levels is None:
-            return
-        path = ask_figure_path(self.native, self._figure_path)
-        if path is None:
-            return
-        try:
-            save_figure(plan, self._viewer.dims.point, path, levels)
-        except (OSError, TypeError, ValueError) as error:
-            self.scheduler.report(error)
-            return
-        self._figure_path = path.parent
-        show_info(f"Heat overlay: figure saved to {path}")
+        if levels is not None:
+            self.exports.figure(plan, levels)
 
     def _on_parent_changed(self, parent: Any) -> None:
         """Closing the dock unparents the widget (napari keeps it): stop
