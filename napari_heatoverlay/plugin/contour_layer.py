@@ -23,6 +23,7 @@ from napari_heatoverlay.plugin.contour_paths import (
     tracing_samples,
 )
 from napari_heatoverlay.plugin.plan import OverlayPlan
+from napari_heatoverlay.plugin.records import find_made_from, made_from, source_ids
 
 if TYPE_CHECKING:
     import napari.layers
@@ -39,12 +40,7 @@ def find_contour_layer(
     layers: Any, sources: dict[str, dict[str, str]]
 ) -> napari.layers.Shapes | None:
     """The contour layer of the same two source layers (matched by id), if any."""
-    ids = {role: source["id"] for role, source in sources.items()}
-    for layer in layers:
-        record = layer.metadata.get("heatoverlay", {})
-        if record.get("role") == ROLE and record.get("source_ids") == ids:
-            return layer
-    return None
+    return find_made_from(layers, ROLE, sources)
 
 
 def show_contours(
@@ -85,9 +81,7 @@ def show_contours(
             metadata={
                 "heatoverlay": {
                     "role": ROLE,
-                    "source_ids": {
-                        role: source["id"] for role, source in plan.sources.items()
-                    },
+                    "source_ids": source_ids(plan.sources),
                 }
             },
         )
@@ -175,9 +169,7 @@ class ContourLines:
         if self._plan is None:
             return
         layers = self._viewer.layers
-        record = event.value.metadata.get("heatoverlay", {})
-        ids = {role: source["id"] for role, source in self._plan.sources.items()}
-        if record.get("role") != "overlay" or record.get("source_ids") != ids:
+        if not made_from(event.value, "overlay", self._plan.sources):
             return
         layer = find_contour_layer(layers, self._plan.sources)
         if layer is not None and layers.index(layer) < layers.index(event.value):

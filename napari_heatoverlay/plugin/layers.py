@@ -18,6 +18,7 @@ import numpy as np
 
 from napari_heatoverlay.plugin.plan import OverlayPlan, plan_overlay
 from napari_heatoverlay.plugin.provenance import provenance_record
+from napari_heatoverlay.plugin.records import find_made_from
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -44,12 +45,7 @@ def find_overlay_layer(
     >>> find_overlay_layer([], {"image": {"name": "a", "id": "1"}}) is None
     True
     """
-    ids = {role: source["id"] for role, source in sources.items()}
-    for layer in layers:
-        record = layer.metadata.get("heatoverlay", {})
-        if record.get("role") == "overlay" and record.get("source_ids") == ids:
-            return layer
-    return None
+    return find_made_from(layers, "overlay", sources)
 
 
 def show_overlay(

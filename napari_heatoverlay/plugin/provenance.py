@@ -14,6 +14,7 @@ import numpy as np
 from napari_heatoverlay import __version__
 from napari_heatoverlay.plugin.geometry import window_padding
 from napari_heatoverlay.plugin.plan import OverlayPlan
+from napari_heatoverlay.plugin.records import source_ids
 
 
 def provenance_record(plan: OverlayPlan) -> dict[str, Any]:
@@ -50,7 +51,7 @@ def provenance_record(plan: OverlayPlan) -> dict[str, Any]:
     return {
         "role": "overlay",
         "sources": {role: source["name"] for role, source in plan.sources.items()},
-        "source_ids": {role: source["id"] for role, source in plan.sources.items()},
+        "source_ids": source_ids(plan.sources),
         "heatmap_window": heatmap_window_record(plan),
         "parameters": parameters,
         "version": __version__,

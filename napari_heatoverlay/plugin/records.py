@@ -1,7 +1,8 @@
 """A layer's ``metadata["heatoverlay"]`` record: read it, change it.
 
 The record says what a layer is to this plugin (``role``: ``"image"``,
-``"heatmap"`` or ``"overlay"``) and keeps what the plugin did to it, so that
+``"heatmap"``, ``"overlay"`` or ``"contours"``, the last two with the
+``source_ids`` they were made from) and keeps what the plugin did to it, so that
 it can be told apart from what the user did (``alignment``) or undone
 (``style_before_preview``).
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import napari.layers
 
 #: The metadata key of the record.
@@ -50,3 +53,41 @@ def update_record(layer: napari.layers.Layer, **values: Any) -> None:
         else:
             entries[name] = value
     layer.metadata = {**layer.metadata, KEY: entries}
+
+
+def source_ids(sources: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The layer ids of a plan's ``sources``, by role (what a record keeps).
+
+    Examples
+    --------
+    >>> source_ids({"image": {"name": "photo", "id": "7"}})
+    {'image': '7'}
+    """
+    return {role: source["id"] for role, source in sources.items()}
+
+
+def made_from(
+    layer: napari.layers.Layer, role: str, sources: dict[str, dict[str, str]]
+) -> bool:
+    """Whether `layer` is the plugin's `role` layer (``"overlay"``,
+    ``"contours"``) made from these source layers (matched by id, so
+    renaming them does not matter)."""
+    entries = record(layer)
+    return entries.get("role") == role and entries.get("source_ids") == source_ids(
+        sources
+    )
+
+
+def find_made_from(
+    layers: Iterable[napari.layers.Layer],
+    role: str,
+    sources: dict[str, dict[str, str]],
+) -> napari.layers.Layer | None:
+    """The first of `layers` that is :func:`made_from` `sources` as `role`.
+
+    Examples
+    --------
+    >>> find_made_from([], "overlay", {"image": {"name": "a", "id": "1"}}) is None
+    True
+    """
+    return next((layer for layer in layers if made_from(layer, role, sources)), None)
