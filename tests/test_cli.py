@@ -16,7 +16,7 @@ import tifffile
 from PIL import Image
 
 from napari_heatoverlay import contours, draw_contours, montage, overlay
-from napari_heatoverlay.cli.commands import show_demo
+from napari_heatoverlay.cli.demo_viewer import show_demo
 from napari_heatoverlay.io.heatmaps import LUMA_WEIGHTS
 from napari_heatoverlay.io.outputs import write_atomic
 from napari_heatoverlay.samples import sample as sample_arrays

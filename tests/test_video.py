@@ -16,7 +16,7 @@ import tifffile
 from PIL import Image
 
 from napari_heatoverlay import overlay, write_video
-from napari_heatoverlay.cli.commands import Lines, outline
+from napari_heatoverlay.cli.lines import Lines, outline
 from napari_heatoverlay.engine.normalize import compute_window
 from napari_heatoverlay.engine.options import OverlayOptions
 from napari_heatoverlay.io import video

@@ -183,8 +183,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with _terminate_as_exception():
         try:
             from napari_heatoverlay.cli import commands
+            from napari_heatoverlay.cli import demo as demo_command
 
-            command = commands.demo if demo else commands.overlay_files
+            command = demo_command.demo if demo else commands.overlay_files
             return command(namespace, options)
         except KeyboardInterrupt:
             print(f"{PROG}: interrupted", file=sys.stderr)
