@@ -1,7 +1,9 @@
-"""The ``heatoverlay`` command: parsers, help texts and exit statuses.
+"""The ``heatoverlay`` command: parsers and exit statuses.
 
 The overlay flags are built from :data:`~napari_heatoverlay.engine.options.OPTIONS`,
-so a new ``overlay()`` option becomes a flag without touching this module.
+so a new ``overlay()`` option becomes a flag without touching this module;
+the help texts are :mod:`~napari_heatoverlay.cli.help_texts`, the flags'
+value parsers :mod:`~napari_heatoverlay.cli.values`.
 Only the standard library and the options module load here: ``--help`` and
 a mistyped flag answer at once. The commands themselves
 (:mod:`~napari_heatoverlay.cli.commands`) load NumPy, imageio and the engine
@@ -13,13 +15,30 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
+from napari_heatoverlay.cli.help_texts import (
+    DEMO_DESCRIPTION,
+    DEMO_EPILOG,
+    DESCRIPTION,
+    EPILOG,
+    PROG,
+    USAGE,
+)
+from napari_heatoverlay.cli.values import (
+    channel_choice,
+    contour_levels,
+    finite_number,
+    mp4_quality,
+    negative_slices_joined,
+    positive_number,
+    positive_whole,
+    unit_interval,
+)
 from napari_heatoverlay.engine.options import (
     OPTION_BY_NAME,
     OPTIONS,
@@ -28,109 +47,9 @@ from napari_heatoverlay.engine.options import (
     Reduction,
 )
 
-PROG = "heatoverlay"
 BATCH_FORMATS = ("png", "jpg", "tiff")
 DEFAULT_FPS = 10.0
 DEFAULT_QUALITY = 8
-
-USAGE = f"""{PROG} IMAGE HEATMAP -o OUT [--figure FIG] [options]
-       {PROG} IMAGE HEATMAP [HEATMAP ...] --figure FIG [options]
-       {PROG} IMAGE FEATURES --montage GRID [--channel A:B[:S]] [options]
-       {PROG} FRAMES MAPS -o MOVIE.mp4|MOVIE.gif [--fps FPS] [options]
-       {PROG} IMAGES_DIR HEATMAPS_DIR -o OUT_DIR [options]
-       {PROG} demo [-o OUT] [--figure FIG] [options]"""
-
-DESCRIPTION = """\
-Lay a heatmap over an image with transparency and write the result.
-
-IMAGE is any picture imageio reads (PNG, JPEG, TIFF, BMP, ...). HEATMAP is a
-feature file (.npy, .npz, .pt, .pth, .safetensors; read like the napari
-plugin reads it, never unpickled) or an image file, whose luminance
-0.2125 R + 0.7154 G + 0.0721 B is the heat (alpha is ignored). It may be
-coarser than the image: it covers the same field of view and is resampled."""
-
-EPILOG = f"""\
-examples:
-  {PROG} cat.jpg gradcam.npy -o cat_overlay.png
-  {PROG} cat.jpg layer4.pt --reduce mean --norm percentile -o overlay.jpg
-  {PROG} cat.jpg features.npz --key layer3 --channel 12 --colormap magma -o out.tif
-  {PROG} cat.jpg logits.npy --norm sigmoid --mode scaled --threshold 0.2 \\
-      -o overlay.png --figure figure.pdf
-  {PROG} cat.jpg gradcam.npy ig.npy occlusion.npy --figure methods.pdf \\
-      --norm cumulative --sign positive       (one row per method)
-  {PROG} cat.jpg gradcam.npy -o outlined.png --contours 0.5,0.8
-  {PROG} cat.jpg layer4.pt --montage channels.png --channel 0:16
-  {PROG} frames.tif maps.npy -o movie.mp4 --fps 12 --contours 0.6
-  {PROG} images/ heatmaps/ -o overlays/ --alpha 0.4 --format jpg
-  {PROG} images/ heatmaps/ -o overlays/ --skip-existing     (resume a batch)
-  {PROG} slide.zarr tumour_probability.npy -o overlay.zarr --norm none
-  {PROG} demo                 open napari with the sample data and the widget
-  {PROG} demo -o demo.png     write the sample overlay, no display needed
-  {PROG} demo -o demo.gif     write the sample movie
-
-heatmaps with several maps:
-  A file holding several arrays (.npz, a state dict) needs --key NAME unless
-  it holds exactly one. A map with a channel axis of more than one channel,
-  (C, h, w) or (N, C, h, w), needs --channel K or --reduce mean|max|l2|sum:
-  the command stops and lists them rather than guess. A map without a
-  channel axis counts as one channel, so --channel 0 and --reduce work on it.
-  --montage GRID.png draws one overlay per channel in a labelled grid, all on
-  one colour scale; --channel A:B[:S] (Python's slice) picks the channels.
-
-outputs:
-  -o picks the format by suffix: .png, .jpg/.jpeg (quality 95), .tif/.tiff,
-  or .zarr for images larger than memory: IMAGE may then be a .zarr array or
-  multiscale group (levels 0, 1, ...), the overlay is streamed to a chunked
-  (multiscale) store chunk by chunk, and the store appears only when whole.
-  --figure writes the three-panel figure (image | heatmap | overlay, colour
-  bar in heatmap units) as .pdf, .png or .svg, in addition to -o or alone.
-  --contours 0.5,0.8 draws the iso-lines of the normalised heat n (in [0, 1])
-  into -o and --figure, and marks them on the figure's colour bar. Every
-  pair of a folder run gets them, each slice of a stack or volume its own,
-  and a .zarr store gets them drawn chunk by chunk.
-  An existing file is never replaced without --force (or skipped with
-  --skip-existing), a missing folder is never created without --parents, and
-  every file is written to a hidden temporary name and then renamed, so it
-  is whole or absent.
-
-movies:
-  -o MOVIE.mp4 (H.264; needs pip install "napari-heatoverlay[video]") or
-  MOVIE.gif writes one frame per map of HEATMAP (T, h, w), or (T, C, h, w)
-  with --channel or --reduce, over FRAMES: a (T, Y, X[, 3]) TIFF stack, a zarr
-  array whose first axis is time, or one picture for every frame (a single
-  map lies over every frame). One colour scale for the whole movie; frames
-  are read, blended and encoded one at a time, so memory does not grow with
-  the movie's length.
-
-folders:
-  Files are paired by name without suffix (cat.png with cat.npy); overlays
-  go to OUT_DIR/<name>.<format> (OUT_DIR is created if its parent exists). A
-  broken pair is reported and skipped; unpaired files are listed at the end.
-  Pairs run in --jobs processes (default: all CPUs).
-
-exit status:
-  0 done; 1 an input could not be read, an output could not be written, or a
-  pair failed; 2 the command line needs fixing (a bad option or value, a
-  missing input, an existing output without --force); 130 interrupted
-  (Ctrl-C), 143 terminated. --debug shows the Python traceback of an error."""
-
-DEMO_DESCRIPTION = """\
-Without -o or --figure: open napari with the sample photo and heatmap and the
-"Heat overlay" widget docked, the overlay already shown (needs napari and
-Qt); overlay flags set the widget's controls. With -o and/or --figure: write
-the sample overlay and/or figure instead; no display needed. -o demo.mp4 or
-demo.gif writes the sample movie, --montage grid.png the sample's 16
-channels."""
-
-DEMO_EPILOG = f"""\
-examples:
-  {PROG} demo
-  {PROG} demo --mode scaled --alpha 0.9
-  {PROG} demo -o demo.png
-  {PROG} demo --norm symmetric --colormap coolwarm --figure demo.pdf
-  {PROG} demo --contours 0.5,0.8 -o outlined.png
-  {PROG} demo -o demo.gif --fps 15
-  {PROG} demo --montage channels.png"""
 
 
 class UsageError(ValueError):
@@ -246,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument(
         "-j",
         "--jobs",
-        type=_positive_int,
+        type=positive_whole,
         default=os.cpu_count() or 1,
         help="processes for folders (default: %(default)s, all CPUs; 1 runs in "
         "this process)",
@@ -304,19 +223,19 @@ def _add_drawing_flags(parser: argparse.ArgumentParser) -> None:
     lines.add_argument(
         "--contour-width",
         metavar="PX",
-        type=_positive,
+        type=positive_number,
         default=2.0,
         help="width of the lines in -o, in pixels (default: 2)",
     )
     movies = parser.add_argument_group("movies (-o .mp4 or .gif)")
     movies.add_argument(
         "--fps",
-        type=_positive,
+        type=positive_number,
         help=f"frames per second (default: {DEFAULT_FPS:g})",
     )
     movies.add_argument(
         "--quality",
-        type=_quality,
+        type=mp4_quality,
         help="MP4 quality, 0 (smallest file) to 10 (best) (default: "
         f"{DEFAULT_QUALITY}); GIF ignores it: 256 colours per frame",
     )
@@ -343,9 +262,9 @@ def _flag(option: Option) -> dict[str, Any]:
         argument["choices"] = [member.value for member in option.choices]
         argument["default"] = str(default)
     elif option.kind == "unit":
-        argument["type"] = _unit_interval
+        argument["type"] = unit_interval
     elif option.kind in ("number", "percent", "positive"):
-        argument["type"] = _finite
+        argument["type"] = finite_number
         if option.metavar:
             argument["metavar"] = option.metavar[0]
     elif option.kind == "dims":
@@ -353,7 +272,7 @@ def _flag(option: Option) -> dict[str, Any]:
     elif option.kind == "axis":
         argument.update(type=int, metavar=option.metavar[0] if option.metavar else None)
     elif option.kind == "pair":
-        argument.update(nargs=2, type=_finite, metavar=option.metavar)
+        argument.update(nargs=2, type=finite_number, metavar=option.metavar)
     elif option.kind == "colormap":
         argument["metavar"] = "NAME"
     else:
@@ -362,6 +281,10 @@ def _flag(option: Option) -> dict[str, Any]:
             "form: give it one here or set its cli_absent reason"
         )
     return argument
+
+
+def _number_text(value: float) -> str:
+    return f"{value:g}"
 
 
 def _add_output_flags(parser: argparse.ArgumentParser) -> None:
@@ -402,130 +325,6 @@ def _add_output_flags(parser: argparse.ArgumentParser) -> None:
         "--debug", action="store_true", help="show Python tracebacks of errors"
     )
     _add_drawing_flags(parser)
-
-
-def channel_choice(text: str) -> int | slice:
-    """``--channel``: one channel ``K``, or channels ``A:B[:S]`` as a Python slice.
-
-    Examples
-    --------
-    >>> channel_choice("3"), channel_choice("0:16"), channel_choice("::-2")
-    (3, slice(0, 16, None), slice(None, None, -2))
-    """
-    parts = text.split(":")
-    try:
-        if len(parts) == 1:
-            return int(text)
-        if len(parts) <= 3:
-            bounds = [int(part) if part.strip() else None for part in parts]
-            if bounds[2:] != [0]:
-                return slice(*bounds)
-    except ValueError:
-        pass
-    raise argparse.ArgumentTypeError(
-        f"must be a channel K or channels A:B[:S] (whole numbers, step not 0), "
-        f"got {text!r}"
-    )
-
-
-#: A channel range that starts with a minus (``-2:``, ``-8::2``, ``-4:-1``):
-#: argparse takes it for a flag, as it is no negative number.
-_NEGATIVE_SLICE = re.compile(r"-\d+:-?\d*(?::-?\d*)?")
-
-
-def negative_slices_joined(argv: list[str]) -> list[str]:
-    """``--channel -2:`` as ``--channel=-2:``, which argparse reads.
-
-    argparse reads a word that starts with ``-`` as a flag unless it is a
-    negative number, so ``--channel -2:`` would fail with "expected one
-    argument". Only a word right after ``--channel`` that is a channel range
-    starting with a minus is joined: no flag looks like one, so a command
-    line that worked before means what it meant (and after ``--``, nothing
-    is touched).
-
-    Examples
-    --------
-    >>> negative_slices_joined(["a.png", "f.npy", "--channel", "-2:", "-o", "x"])
-    ['a.png', 'f.npy', '--channel=-2:', '-o', 'x']
-    >>> negative_slices_joined(["--channel", "-1", "--channel", "-o"])
-    ['--channel', '-1', '--channel', '-o']
-    """
-    joined: list[str] = []
-    words = iter(argv)
-    for word in words:
-        if word == "--":
-            joined.append(word)
-            joined.extend(words)
-            break
-        if word == "--channel":
-            value = next(words, None)
-            if value is not None and _NEGATIVE_SLICE.fullmatch(value):
-                joined.append(f"--channel={value}")
-                continue
-            joined.append(word)
-            if value is not None:
-                joined.append(value)
-            continue
-        joined.append(word)
-    return joined
-
-
-def contour_levels(text: str) -> tuple[float, ...]:
-    """``--contours``: comma-separated levels in [0, 1], each once.
-
-    Examples
-    --------
-    >>> contour_levels("0.5,0.8")
-    (0.5, 0.8)
-    """
-    levels = tuple(_unit_interval(part) for part in text.split(","))
-    if len(set(levels)) != len(levels):
-        raise argparse.ArgumentTypeError(f"each level once, got {text!r}")
-    return levels
-
-
-def _positive(text: str) -> float:
-    value = _finite(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
-    return value
-
-
-def _quality(text: str) -> int:
-    if text.strip() not in {str(number) for number in range(11)}:
-        raise argparse.ArgumentTypeError(f"must be a whole number 0..10, got {text!r}")
-    return int(text)
-
-
-def _number_text(value: float) -> str:
-    return f"{value:g}"
-
-
-def _unit_interval(text: str) -> float:
-    value = _finite(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
-    return value
-
-
-def _finite(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
-    return value
 
 
 @contextmanager
