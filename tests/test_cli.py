@@ -579,6 +579,49 @@ def test_image_file_to_zarr_and_zarr_needs_zarr_output(
     assert not (tmp_path / "x.png").exists()
 
 
+def test_a_frame_stack_to_zarr_gives_each_frame_its_own_map(tmp_path: Path) -> None:
+    zarr = pytest.importorskip("zarr")
+    from napari_heatoverlay.io.images import open_zarr_image
+
+    rng = np.random.default_rng(21)
+    colour = rng.integers(0, 256, (4, 36, 48, 3), dtype=np.uint8)
+    grey = rng.integers(100, 3000, (4, 36, 48), dtype=np.uint16)
+    maps = rng.normal(0, 1, (4, 6, 8)) + np.arange(4)[:, None, None]  # frames differ
+    np.save(tmp_path / "maps.npy", maps)
+    np.save(tmp_path / "map.npy", maps[1])
+    tifffile.imwrite(tmp_path / "colour.tif", colour)
+    tifffile.imwrite(tmp_path / "grey.tif", grey, photometric="minisblack")
+    zarr.create_array(str(tmp_path / "colour.zarr"), data=colour, chunks=(1, 16, 16, 3))
+    low, high = maps.min(), maps.max()  # one window for the whole stack
+    # a TIFF stack's image range is the whole stack's, as for a movie
+    grey_range = (float(grey.min()), float(grey.max()))
+    cases = [
+        ("colour.tif", "maps.npy", colour, maps, None),
+        ("colour.zarr", "maps.npy", colour, maps, None),
+        ("grey.tif", "maps.npy", grey, maps, grey_range),
+        ("colour.tif", "map.npy", colour, [maps[1]] * 4, None),
+    ]
+    for number, (frames, heat, pixels, expected_maps, image_range) in enumerate(cases):
+        out = tmp_path / f"out{number}.zarr"
+        result = run(tmp_path / frames, tmp_path / heat, "-o", out)
+        assert result.returncode == 0, result.stderr
+        (level,) = open_zarr_image(out)
+        written = np.asarray(level)
+        assert written.shape == (*colour.shape[:3], 3), frames
+        window = {"vmin": low, "vmax": high} if heat == "maps.npy" else {}
+        for t in range(4):
+            expected = overlay(
+                pixels[t], expected_maps[t], image_range=image_range, **window
+            )
+            np.testing.assert_array_equal(written[t], expected, err_msg=frames)
+    np.save(tmp_path / "three.npy", maps[:3])
+    refused = run(
+        tmp_path / "colour.tif", tmp_path / "three.npy", "-o", tmp_path / "x.zarr"
+    )
+    assert_one_line_error(refused, 2, "4 frames", "3 maps", "one map per frame")
+    assert not (tmp_path / "x.zarr").exists()
+
+
 def test_every_overlay_option_is_a_flag_or_deliberately_absent():
     from napari_heatoverlay.cli.main import (
         build_demo_parser,

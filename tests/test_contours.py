@@ -383,6 +383,35 @@ def test_a_zarr_stack_and_a_pyramid_get_their_lines_chunk_by_chunk(tmp_path):
                 assert 0.005 < (got[index] != plain[index]).any(-1).mean() < 0.5
 
 
+def test_a_frame_stack_to_zarr_gets_each_frames_lines_of_its_own_map(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    from napari_heatoverlay.io.images import open_zarr_image
+
+    rng = np.random.default_rng(15)
+    frames = rng.integers(0, 256, (3, 100, 120, 3), dtype=np.uint8)
+    maps = np.stack([cone(12, 100), cone(12, 100).T, 0.5 * cone(12, 100)])
+    maps += rng.normal(0, 3.0, maps.shape)
+    np.save(tmp_path / "maps.npy", maps)
+    tifffile.imwrite(tmp_path / "frames.tif", frames)
+    zarr.create_array(str(tmp_path / "frames.zarr"), data=frames, chunks=(1, 40, 40, 3))
+    window = {"vmin": maps.min(), "vmax": maps.max()}  # the stack's, for every frame
+    for source in ("frames.tif", "frames.zarr"):
+        out = tmp_path / f"{source}-out.zarr"
+        result = run_cli(tmp_path / source, tmp_path / "maps.npy", "-o", out,
+                         *LINE_FLAGS)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        written = np.asarray(open_zarr_image(out)[0])
+        traced = []
+        for t in range(3):
+            plain = overlay(frames[t], maps[t], **window)
+            lines = contours(maps[t], (0.3, 0.7), shape=(100, 120), **window)
+            expected = draw_contours(plain.copy(), lines, colour="#00ff80")
+            np.testing.assert_array_equal(written[t], expected, err_msg=source)
+            assert (written[t] != plain).any()
+            traced.append(np.concatenate(lines[0.7]))
+        assert not np.array_equal(traced[0], traced[1])  # each frame its own lines
+
+
 def test_lazy_lines_are_drawn_per_chunk_seamlessly_and_only_when_computed():
     import dask.array as da
 

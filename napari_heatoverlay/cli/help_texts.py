@@ -51,6 +51,9 @@ outputs:
   or .zarr for images larger than memory: IMAGE may then be a .zarr array or
   multiscale group (levels 0, 1, ...), the overlay is streamed to a chunked
   (multiscale) store chunk by chunk, and the store appears only when whole.
+  A frame stack (a TIFF stack, or a zarr array with time first) takes its
+  maps as a movie does: (T, h, w) gives each frame its own map, all on one
+  colour scale.
   --figure writes the three-panel figure (image | heatmap | overlay, colour
   bar in heatmap units) as .pdf, .png or .svg, in addition to -o or alone.
   --contours 0.5,0.8 draws the iso-lines of the normalised heat n (in [0, 1])
