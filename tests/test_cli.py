@@ -1052,3 +1052,16 @@ def test_a_tiff_volume_with_a_3d_map(tmp_path):
         tmp_path / "volume.tif", tmp_path / "map.npy", "-o", tmp_path / "flat.tif"
     )
     assert_one_line_error(flat, 1, "--spatial-dims 3")
+
+
+def test_a_large_npy_map_stays_memory_mapped(tmp_path):
+    """The chosen map keeps its file's dtype: a float32 .npy is not copied to
+    float64 (a 20k x 20k map would have doubled to 3.2 GB)."""
+    from napari_heatoverlay.io.heatmaps import read_heatmap
+
+    heat = np.random.default_rng(4).random((600, 800)).astype(np.float32)
+    np.save(tmp_path / "big.npy", heat)
+    read = read_heatmap(tmp_path / "big.npy")
+    assert read.dtype == np.float32
+    assert isinstance(read.base, np.memmap)  # a view of the file, no copy
+    np.testing.assert_array_equal(read, heat)

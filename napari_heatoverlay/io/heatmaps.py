@@ -62,7 +62,10 @@ def read_heatmap(
 
     Returns
     -------
-    ndarray of float64, shape (h, w), or (z, h, w) with ``spatial_dims=3``
+    ndarray, shape (h, w), or (z, h, w) with ``spatial_dims=3``
+        In the file's own dtype (the engine normalises every dtype exactly);
+        a large ``.npy`` map stays memory-mapped instead of being copied. An
+        image's luminance and a reduction of channels are float64.
 
     Raises
     ------
@@ -101,7 +104,7 @@ def read_heatmap(
                 else "."
             )
         )
-    return np.asarray(heat, dtype=np.float64)
+    return np.asarray(heat)
 
 
 class HeatmapStack(NamedTuple):
