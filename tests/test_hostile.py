@@ -678,3 +678,105 @@ def test_scanner_collects_the_storages_a_state_dict_declares():
 def test_scanner_calls_a_malformed_pickle_damaged(pickled):
     with pytest.raises(Refusal, match="damaged pickle"):
         scan(pickled)
+
+
+# --- pictures whose header declares more than the limit ----------------------
+
+
+def png_declaring(width: int, height: int, colour_type: int = 6) -> bytes:
+    """A PNG whose header declares width x height pixels, with 1 KiB of data."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
+    data = zlib.compress(bytes(1024))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", data)
+        + chunk(b"IEND", b"")
+    )
+
+
+def sparse_tiff(folder: Path, name: str, shape: tuple[int, ...]) -> Path:
+    """A TIFF declaring `shape` uint8 pixels that takes a few KiB on disk."""
+    import tifffile
+
+    path = folder / name
+    tifffile.imwrite(path, shape=shape, dtype=np.uint8)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("case", "extra"),
+    [
+        ("image", []),
+        ("heatmap picture", []),
+        ("volume", ["--spatial-dims", "3"]),
+        ("movie frames", []),
+        ("png image", []),
+    ],
+)
+def test_pictures_declaring_more_than_the_limit_are_refused_unread(
+    tmp_path, case, extra
+):
+    small = tmp_path / "small.png"
+    (tmp_path / "heat.npy").write_bytes(b"")
+    np.save(tmp_path / "heat.npy", np.ones((8, 8), dtype=np.float32))
+    from PIL import Image
+
+    Image.fromarray(np.full((16, 16), 128, dtype=np.uint8)).save(small)
+    heat, output = tmp_path / "heat.npy", tmp_path / "out.png"
+    if case == "image":
+        image = refused = sparse_tiff(tmp_path, "slide.tif", (60000, 60000))
+    elif case == "heatmap picture":
+        image, heat = small, sparse_tiff(tmp_path, "map.tif", (60000, 60000))
+        refused = heat
+    elif case == "volume":
+        image = refused = sparse_tiff(tmp_path, "stack.tif", (400, 2000, 2000))
+        np.save(heat, np.ones((4, 8, 8), dtype=np.float32))
+        output = tmp_path / "out.tif"
+    elif case == "movie frames":
+        image = refused = sparse_tiff(tmp_path, "frames.tif", (3, 20000, 20000))
+        np.save(heat, np.ones((3, 8, 8), dtype=np.float32))
+        output = tmp_path / "out.gif"
+    else:  # under Pillow's own 179-million-pixel guard: 645 MiB of RGBA
+        image = refused = tmp_path / "wide.png"
+        image.write_bytes(png_declaring(13000, 13000))
+    command = [sys.executable, "-m", "napari_heatoverlay", image, heat, "-o", output]
+    command += extra
+
+    [cli] = run_children(
+        [[str(part) for part in command]],
+        tmp_path,
+        child_env(HEATOVERLAY_MAX_BYTES="256M"),
+    )
+
+    assert_bounded(cli)
+    assert cli.peak_rss < 200 * 2**20, f"{cli.peak_rss / 2**20:.0f} MiB"
+    assert cli.returncode == 1, cli.stderr
+    [line] = cli.stderr_lines
+    assert line.startswith(
+        f"heatoverlay: error: Cannot read {refused}: its header declares"
+    ), line
+    assert "over the limit of 256.0 MiB (HEATOVERLAY_MAX_BYTES=256M)" in line
+    assert not output.exists()
+
+
+def test_a_picture_over_pillows_guard_but_within_the_limit_is_read(tmp_path):
+    """Pillow refuses pictures over ~179 million pixels on any machine; the
+    byte limit decides instead (182 MB of grey here)."""
+    from PIL import Image
+
+    from napari_heatoverlay.io.images import read_image
+
+    path = tmp_path / "big.png"
+    Image.new("L", (13500, 13500), 7).save(path)
+    pixels = read_image(path)
+    assert pixels.shape == (13500, 13500)
+    assert pixels[-1, -1] == 7
+    assert Image.MAX_IMAGE_PIXELS is not None  # the guard is back for others

@@ -53,10 +53,13 @@ def read_volume(path: str | os.PathLike) -> np.ndarray:
             f"Cannot read {source} as a volume: --spatial-dims 3 reads TIFF stacks "
             "(.tif) and zarr arrays (.zarr)"
         )
-    _decode(source)  # the regular-file and damage checks
+    check_picture(source)
     import tifffile
 
-    pixels = np.asarray(tifffile.imread(source))
+    try:
+        pixels = np.asarray(tifffile.imread(source))
+    except Exception as error:  # tifffile raises many types for bad files
+        raise _unreadable(source, error) from error
     if pixels.ndim == 3 or (pixels.ndim == 4 and pixels.shape[-1] in (3, 4)):
         return pixels
     raise InputError(
@@ -184,20 +187,48 @@ def _decode_with_pillow(source: Path) -> np.ndarray:
         return np.asarray(picture)
 
 
-def _decode(source: Path) -> np.ndarray:
+def check_picture(source: Path) -> None:
+    """Refuse, before decoding, a path that is not a regular file (a FIFO or
+    /dev/zero would block the decoder) or a picture whose header declares
+    more pixels than the byte limit allows.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the problem and the way out.
+    """
+    from napari_heatoverlay.io.declared import check_declared_size
+
     try:
-        check_regular_file(source)  # a FIFO or /dev/zero would block the decoder
+        check_regular_file(source)
     except Refusal as refusal:
         raise InputError(f"Cannot read {source}: {refusal}") from refusal
     try:
-        if source.suffix.lower() in _PILLOW_SUFFIXES:
-            return _decode_with_pillow(source)
-        import imageio.v3 as iio
+        check_declared_size(source)
+    except Refusal as refusal:
+        raise InputError(f"Cannot read {source}: {refusal}") from refusal
+    except Exception:  # an unreadable header: the decoder says what is wrong
+        return
 
-        return np.asarray(iio.imread(source))
+
+def _decode(source: Path) -> np.ndarray:
+    from napari_heatoverlay.io.declared import pillow_guard_lifted
+
+    check_picture(source)
+    try:
+        with pillow_guard_lifted():
+            if source.suffix.lower() in _PILLOW_SUFFIXES:
+                return _decode_with_pillow(source)
+            import imageio.v3 as iio
+
+            return np.asarray(iio.imread(source))
     except Exception as error:  # the decoders raise many types for bad files
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise InputError(
-            f"Cannot read {source} as an image ({reason}). Check that it opens "
-            "in an image viewer, or save it as PNG or TIFF."
-        ) from error
+        raise _unreadable(source, error) from error
+
+
+def _unreadable(source: Path, error: Exception) -> InputError:
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return InputError(
+        f"Cannot read {source} as an image ({reason}). Check that it opens "
+        "in an image viewer, or save it as PNG or TIFF."
+    )

@@ -12,6 +12,7 @@ written under a hidden temporary name and renamed into place only when whole.
 from __future__ import annotations
 
 import errno
+import math
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_heatoverlay.io.declared import check_decoded_bytes
 from napari_heatoverlay.io.heatmaps import (
     OptionError,
     choose_channels,
@@ -146,6 +148,14 @@ def _tiff_frames(source: Path, tiff: Any, channel_axis: int | None) -> Frames:
             "per frame, e.g. tifffile.imwrite(path, frames)"
         )
     colour = _frame_axis(source, shape, channel_axis)
+    try:  # one frame is in memory at a time: that is what must fit
+        check_decoded_bytes(
+            shape[1:],
+            math.prod(shape[1:]) * tiff.series[0].dtype.itemsize,
+            per=" per frame",
+        )
+    except Refusal as refusal:
+        raise InputError(f"Cannot read {source}: {refusal}") from refusal
 
     def read(t: int) -> np.ndarray:
         pages_of_t = range(t * per_frame, (t + 1) * per_frame)
