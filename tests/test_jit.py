@@ -99,3 +99,56 @@ def test_kernel_runs_from_a_read_only_install_without_a_cache_home(tmp_path):
     for path in [site, *site.rglob("*")]:
         path.chmod(path.stat().st_mode | stat.S_IWUSR)
     home.chmod(home.stat().st_mode | stat.S_IWUSR)
+
+
+FRESH_INSTALL = """\
+import os, sys, time
+import numpy as np
+from napari_heatoverlay import overlay
+from napari_heatoverlay.engine import kernels, warmup
+image = np.random.default_rng(0).integers(0, 256, (1024, 2048, 3), dtype=np.uint8)
+heat = np.random.default_rng(1).normal(size=(16, 32)).astype(np.float32)
+first = overlay(image, heat, mode="scaled")
+compiling = warmup._thread is not None and warmup._thread.is_alive()
+compiled_then = len(kernels.blend_rows.signatures)
+warmup.finish()
+second = overlay(image, heat, mode="scaled")
+print(compiling, compiled_then, len(kernels.blend_rows.signatures))
+np.save(sys.argv[1], np.stack([first, second]))
+"""
+
+
+def test_a_fresh_install_blends_at_once_and_compiles_the_kernel_meanwhile(tmp_path):
+    """Empty numba cache: the first large overlay does not wait for the kernel
+    (13-15 s to compile here); it blends in NumPy, the kernel compiles in a
+    background thread, later calls use it, and the next process loads it from
+    the cache. The pixels are the same on both paths."""
+    cache = tmp_path / "numba-cache"
+    env = {
+        **os.environ,
+        "NUMBA_CACHE_DIR": str(cache),
+        "HEATOVERLAY_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    env.pop("HEATOVERLAY_JIT", None)
+    out = tmp_path / "both.npy"
+    done = subprocess.run(
+        [sys.executable, "-c", FRESH_INSTALL, str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "0", "1"]  # compiling; NumPy first
+    first, second = np.load(out)
+    np.testing.assert_array_equal(first, second)
+    assert list(cache.rglob("kernels.blend_rows-*.nbi"))  # cached for next time
+    again = subprocess.run(
+        [sys.executable, "-c", FRESH_INSTALL, str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.split() == ["False", "1", "1"]  # loaded from the cache

@@ -195,7 +195,7 @@ def blend(
     numpy_only = isinstance(alpha, np.ndarray) or Mode(mode) not in _KERNEL_MODES
     if numpy_only or not use_kernel(out.shape[0] * out.shape[1]):
         return formulas.blend(*arguments, mode, alpha, threshold, out)
-    from napari_heatoverlay.engine import kernels
+    from napari_heatoverlay.engine import kernels, warmup
 
     table, lo, scale = formulas.image_table(image_range)
     if image.dtype != np.uint8:
@@ -229,6 +229,10 @@ def blend(
         np.float32(cut),
         target,
     )
+    forced = os.environ.get("HEATOVERLAY_JIT") == "1"
+    if not forced and not warmup.kernel_ready(kernels.blend_rows, args):
+        # a fresh install: the kernel compiles in the background meanwhile
+        return formulas.blend(*arguments, mode, alpha, threshold, out)
     height = out.shape[0]
     step = max(_ROWS_PER_TASK, -(-height // (_BANDS_PER_THREAD * _THREADS)))
     bands = [(start, min(start + step, height)) for start in range(0, height, step)]
